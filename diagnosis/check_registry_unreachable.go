@@ -1,0 +1,77 @@
+package diagnosis
+
+import (
+	"fmt"
+	"strings"
+)
+
+// checkUnreachable: the node could not talk to the registry (DNS, timeouts, refused
+// connections, no route) or the registry answered with a server error.
+func checkUnreachable(f *Facts, c *Container) *Verdict {
+	switch c.Signal.Kind {
+	case SigDNS, SigTimeout, SigRefused, SigNetUnreachable, SigServerError:
+	default:
+		return nil
+	}
+	x := cmdContext{f, c}
+	host := c.Signal.Host
+	if host == "" {
+		host = c.Image.RegistryHost()
+	}
+	node := x.nodeName()
+	v := &Verdict{Cause: CauseRegistryUnreachable, Confidence: Likely,
+		Notes:        []string{noteNetworkPolicy},
+		RestartHelps: RestartAdvice{Helps: true, Reason: "once the network path works, a new pod pulls at once instead of waiting out the back-off (up to 5 minutes)"}}
+	what := map[SignalKind]string{
+		SigDNS: "cannot resolve", SigTimeout: "timed out connecting to", SigRefused: "was refused by",
+		SigNetUnreachable: "has no route to", SigServerError: "got a server error from",
+	}[c.Signal.Kind]
+	v.Summary = fmt.Sprintf("Node %s %s %s while pulling %s.", node, what, host, c.Image.Raw)
+	if c.Signal.Kind == SigServerError {
+		v.Confidence = Possible
+		v.Summary = fmt.Sprintf("%s answered %d while node %s pulled %s: the registry (or a proxy in front of it) is failing.", host, c.Signal.Status, node, c.Image.Raw)
+	}
+	if f.Node != nil && f.Node.Fargate {
+		v.Notes = append(v.Notes, noteFargateSG)
+	} else {
+		v.Notes = append(v.Notes, noteSGForPods)
+	}
+	if rel, ok := f.Related[c.Image.Raw]; ok && rel.Nodes > 1 {
+		v.Evidence = append(v.Evidence, fmt.Sprintf("pods on %d nodes fail to reach %s: a cluster-wide network or registry problem, not this workload", rel.Nodes, c.Image.Domain))
+	}
+	if c.Signal.Kind == SigDNS && c.Image.Registry == RegistryOther && looksLikeTypoOfECR(c.Image.Domain) {
+		v.Summary = fmt.Sprintf("The registry host %s does not resolve and is not a valid ECR host name: check the image reference for a typo.", c.Image.Domain)
+		v.Alternatives = append(v.Alternatives, CauseRepositoryNotFound)
+	}
+	n := f.Node
+	if c.Signal.LayerBucket {
+		v.Summary = fmt.Sprintf("The manifest of %s resolved, but node %s %s ECR's S3 layer bucket (%s): the S3 gateway endpoint is missing or not on the node subnet's route table.", c.Image.Raw, node, what, host)
+	}
+	if (c.Image.IsECR() || c.Signal.LayerBucket) && n != nil && n.InstanceID != "" && n.Region != "" {
+		r := n.Region
+		v.Fixes = append(v.Fixes, Fix{Title: "Check the node subnet's routes (NAT or internet) and the VPC endpoints for ecr.api, ecr.dkr and S3", Commands: []string{
+			fmt.Sprintf("read VPC SUBNET < <(aws ec2 describe-instances --region %s --instance-ids %s --query 'Reservations[0].Instances[0].[VpcId,SubnetId]' --output text)", r, n.InstanceID),
+			fmt.Sprintf(`aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[].Routes[].[DestinationCidrBlock,DestinationPrefixListId,NatGatewayId,GatewayId,State]' --output text`, r),
+			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" --query 'VpcEndpoints[].[ServiceName,VpcEndpointType,State,PrivateDnsEnabled]' --output text`, r),
+		}})
+		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("If there is no NAT route, add the ECR interface endpoints (private DNS on) and the S3 gateway endpoint in %s", r), Commands: []string{
+			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name com.amazonaws.%s.ecr.api --subnet-ids "$SUBNET" --private-dns-enabled`, r, r),
+			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name com.amazonaws.%s.ecr.dkr --subnet-ids "$SUBNET" --private-dns-enabled`, r, r),
+			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Gateway --service-name com.amazonaws.%s.s3 --route-table-ids "$(aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[0].RouteTableId' --output text)"`, r, r, r),
+		}})
+		if c.Image.IsECR() && c.Image.Region != n.Region {
+			v.Evidence = append(v.Evidence, fmt.Sprintf("the image is in region %s but the node in %s: VPC endpoints do not serve other regions, so this pull needs a NAT path", c.Image.Region, n.Region))
+		}
+	}
+	if node != "" {
+		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("See whether other pods on %s pull from %s", node, c.Image.Domain), Commands: []string{
+			"kubectl get pods -A --field-selector spec.nodeName=" + shellQuote(node) + " -o wide"}})
+	}
+	return v
+}
+
+// looksLikeTypoOfECR: a host that resembles an ECR host but does not match the pattern.
+func looksLikeTypoOfECR(host string) bool {
+	h := strings.ToLower(host)
+	return (strings.Contains(h, "dkr") || strings.Contains(h, "ecr")) && strings.Contains(h, "amazonaws")
+}

@@ -1,0 +1,19 @@
+package diagnosis
+
+import "fmt"
+
+// checkSignature: CRI-O refused the image by its signature policy (SignatureValidationFailed).
+func checkSignature(f *Facts, c *Container) *Verdict {
+	if c.Reason != ReasonSignatureValidationFailed && c.Signal.Kind != SigSignature {
+		return nil
+	}
+	x := cmdContext{f, c}
+	return &Verdict{
+		Cause:      CauseSignatureInvalid,
+		Confidence: Confirmed,
+		Summary:    fmt.Sprintf("The runtime on node %s rejected %s because its signature does not satisfy the node's signature policy.", x.nodeName(), c.Image.Raw),
+		Fixes: []Fix{{Title: "Sign the image with a key the policy trusts, or use a signed tag; check which runtime enforces it", Commands: []string{
+			"kubectl get node " + shellQuote(x.nodeName()) + " -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}{\"\\n\"}'"}}},
+		RestartHelps: RestartAdvice{Helps: true, Reason: "once a signed image is published under the same reference, a new pod pulls it"},
+	}
+}
