@@ -55,7 +55,13 @@ func NeedsEvents(pod *corev1.Pod, now time.Time) bool {
 	if pod.Status.Phase != corev1.PodPending || pod.DeletionTimestamp != nil {
 		return false
 	}
-	if now.Sub(pod.CreationTimestamp.Time) < StuckCreatingAfter {
+	// The kubelet's start time is when it took the pod on; creation can be much earlier
+	// when the pod waited to be scheduled.
+	started := pod.CreationTimestamp.Time
+	if pod.Status.StartTime != nil {
+		started = pod.Status.StartTime.Time
+	}
+	if now.Sub(started) < StuckCreatingAfter {
 		return false
 	}
 	if len(pod.Status.ContainerStatuses) == 0 && len(pod.Status.InitContainerStatuses) == 0 {

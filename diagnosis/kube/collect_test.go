@@ -111,7 +111,7 @@ func TestCollect(t *testing.T) {
 		InitContainers:     []corev1.Container{{Name: "migrate", Image: host + "/team/migrate:1.2"}},
 		Containers:         []corev1.Container{{Name: "api", Image: host + "/team/api:1.2"}},
 	}
-	_, rs := must2(t)(cluster.CreateDeployment(f.ctx, f.ns, "api", spec))
+	rs := f.deployment("api", spec)
 	pod := f.createPod(kubetest.PodFor(f.ns, rs.Name+"-x7k2p", spec, rs), node.Name)
 	pod = f.wait(pod, "migrate", diagnosis.ReasonImagePullBackOff, `Back-off pulling image "`+host+`/team/migrate:1.2"`)
 
@@ -182,17 +182,6 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-// must2 is must for two results.
-func must2[A, B any](t testing.TB) func(A, B, error) (A, B) {
-	return func(a A, b B, err error) (A, B) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
-	}
-}
-
 // TestCollectContainerKinds: init and ephemeral containers are failing containers too;
 // their events carry their own field paths.
 func TestCollectContainerKinds(t *testing.T) {
@@ -225,7 +214,7 @@ func TestCollectContainerKinds(t *testing.T) {
 		t.Errorf("event field paths = %q, want %q", paths, want)
 	}
 	wantRelated := map[string]diagnosis.Related{
-		host + "/migrate:1":     {Scope: "cluster"},
+		host + "/migrate:1":    {Scope: "cluster"},
 		host + "/debug:latest": {Scope: "cluster"},
 	}
 	if diff := cmp.Diff(wantRelated, got.Related); diff != "" {
@@ -243,8 +232,8 @@ func TestCollectContainerKinds(t *testing.T) {
 func TestCollectWorkload(t *testing.T) {
 	f := setup(t)
 	spec := specOf(f.host() + "/app:1")
-	_, rs := must2(t)(cluster.CreateDeployment(f.ctx, f.ns, "web", spec))
-	_, cronJobRun := must2(t)(cluster.CreateCronJob(f.ctx, f.ns, "nightly", spec))
+	rs := f.deployment("web", spec)
+	cronJobRun := f.cronJob("nightly", spec)
 	job := must[*batchv1.Job](t)(cluster.CreateJob(f.ctx, f.ns, "once", spec))
 	sts := must[*appsv1.StatefulSet](t)(cluster.CreateStatefulSet(f.ctx, f.ns, "db", spec))
 	ds := must[*appsv1.DaemonSet](t)(cluster.CreateDaemonSet(f.ctx, f.ns, "agent", spec))

@@ -206,7 +206,7 @@ func readSecret(s *corev1.Secret) secretInfo {
 			Auths map[string]ignored `json:"auths"`
 		}
 		if err := json.Unmarshal(raw, &cfg); err != nil {
-			info.detail = corev1.DockerConfigJsonKey + " is not valid JSON" + jsonErrorOffset(err)
+			info.detail = jsonProblem(corev1.DockerConfigJsonKey, err)
 			return info
 		}
 		info.hosts = keys(cfg.Auths)
@@ -221,7 +221,7 @@ func readSecret(s *corev1.Secret) secretInfo {
 		}
 		var cfg map[string]ignored
 		if err := json.Unmarshal(raw, &cfg); err != nil {
-			info.detail = corev1.DockerConfigKey + " is not valid JSON" + jsonErrorOffset(err)
+			info.detail = jsonProblem(corev1.DockerConfigKey, err)
 			return info
 		}
 		info.hosts = keys(cfg)
@@ -234,18 +234,22 @@ func readSecret(s *corev1.Secret) secretInfo {
 	return info
 }
 
-// jsonErrorOffset says where a docker config stops parsing without quoting any of it
-// (a json.SyntaxError's text can contain a character of the credential).
-func jsonErrorOffset(err error) string {
+// jsonProblem says why a docker config does not parse without quoting any of it (a
+// json.SyntaxError's text can contain a character of the credential).
+func jsonProblem(key string, err error) string {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Sprintf(" (at byte %d)", syn.Offset)
+		return fmt.Sprintf("%s is not valid JSON (at byte %d)", key, syn.Offset)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Sprintf(" (unexpected %s at byte %d)", typ.Value, typ.Offset)
+		where := "the top level"
+		if typ.Field != "" {
+			where = typ.Field
+		}
+		return fmt.Sprintf("%s is not a docker config (%s is a JSON %s)", key, where, typ.Value)
 	}
-	return ""
+	return key + " is not a docker config"
 }
 
 func keys[V any](m map[string]V) []string {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -66,7 +68,7 @@ func setup(t *testing.T) *fixture {
 	}
 	name = fmt.Sprintf("%s-%d", name, nsSeq.Add(1))
 	f := &fixture{t: t, ctx: t.Context(), ns: name}
-	must(t)(cluster.CreateNamespace(f.ctx, name))
+	must[*corev1.Namespace](t)(cluster.CreateNamespace(f.ctx, name))
 	return f
 }
 
@@ -192,4 +194,24 @@ func loggedClient(t *testing.T) (kubernetes.Interface, *requestLog) {
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.WrapTransport = log.RoundTrip
 	return must[*kubernetes.Clientset](t)(kubernetes.NewForConfig(cfg)), log
+}
+
+// deployment creates a Deployment and its ReplicaSet, and returns the ReplicaSet.
+func (f *fixture) deployment(name string, spec corev1.PodSpec) *appsv1.ReplicaSet {
+	f.t.Helper()
+	_, rs, err := cluster.CreateDeployment(f.ctx, f.ns, name, spec)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rs
+}
+
+// cronJob creates a CronJob and one Job of it, and returns the Job.
+func (f *fixture) cronJob(name string, spec corev1.PodSpec) *batchv1.Job {
+	f.t.Helper()
+	_, job, err := cluster.CreateCronJob(f.ctx, f.ns, name, spec)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return job
 }

@@ -49,7 +49,7 @@ func TestCollectForbidden(t *testing.T) {
 	spec := specOf(f.host() + "/app:1")
 	spec.ServiceAccountName = "api"
 	spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
-	_, rs := must2(t)(cluster.CreateDeployment(f.ctx, f.ns, "api", spec))
+	rs := f.deployment("api", spec)
 	pod := f.createPod(kubetest.PodFor(f.ns, "api-1", spec, rs), node.Name)
 	f.wait(pod, "app", diagnosis.ReasonImagePullBackOff, "back-off")
 	ref := diagnosis.PodRef{Namespace: f.ns, Name: "api-1"}

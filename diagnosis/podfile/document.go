@@ -17,9 +17,10 @@ import (
 type object struct {
 	// js is the object as JSON: a slice of the input for JSON input (base is its offset
 	// there), or converted from node for YAML input (base is -1).
-	js   []byte
-	base int
-	node *yaml.Node // the YAML mapping, for YAML input
+	js    []byte
+	base  int
+	node  *yaml.Node // the YAML mapping, for YAML input
+	marks []mark     // for YAML input: where each JSON value came from
 
 	line, col int
 
@@ -215,7 +216,9 @@ func (l *loader) jsonSyntaxError(start int, err error) error {
 	return l.errorAt(line, col, "%s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// valueStart returns the offset in js of the start of the JSON value that ends at end, or -1.
+// valueStart returns the offset in js of the start of the JSON value at which the decoder
+// reported a type error with offset end (the end of a scalar, or just inside the opening
+// bracket of an object or array), or -1.
 func valueStart(js []byte, end int64) int {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	var open []int
@@ -227,6 +230,10 @@ func valueStart(js []byte, end int64) int {
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
+			// The decoder reports a type error for an object or array where it begins.
+			if dec.InputOffset() == end {
+				return start
+			}
 			open = append(open, start)
 			continue
 		case json.Delim('}'), json.Delim(']'):
@@ -255,7 +262,7 @@ func (l *loader) yamlError(err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		if line, convErr := strconv.Atoi(m[1]); convErr == nil {
-			return l.errorAt(line, 1, "%s", msg[len(m[0]):])
+			return l.errorAt(line, 0, "%s", msg[len(m[0]):]) // the library gives no column
 		}
 	}
 	return &Error{Name: l.name, Msg: strings.TrimPrefix(msg, "yaml: ")}
@@ -350,7 +357,7 @@ func (l *loader) json(o *object) ([]byte, error) {
 	if o.js != nil {
 		return o.js, nil
 	}
-	js, err := yamlToJSON(o.node)
+	js, marks, err := yamlToJSON(o.node)
 	if err != nil {
 		var ce *convertError
 		if errors.As(err, &ce) {
@@ -358,17 +365,17 @@ func (l *loader) json(o *object) ([]byte, error) {
 		}
 		return nil, l.errorAt(o.line, o.col, "%s", err.Error())
 	}
-	o.js = js
+	o.js, o.marks = js, marks
 	return js, nil
 }
 
 // header reads the object's apiVersion, kind and name.
 func (l *loader) header(o *object) (header, error) {
 	var h header
-	return h, l.decode(o, &h, "object")
+	return h, l.decode(o, &h, "")
 }
 
-// decode unmarshals the object into v; what names the object in errors.
+// decode unmarshals the object into v; what names the object in errors (may be empty).
 func (l *loader) decode(o *object, v any, what string) error {
 	js, err := l.json(o)
 	if err != nil {
@@ -378,23 +385,30 @@ func (l *loader) decode(o *object, v any, what string) error {
 	if err == nil {
 		return nil
 	}
+	if what != "" {
+		what += ": "
+	}
 	line, col := o.line, o.col
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		if o.base >= 0 {
-			off := valueStart(js, te.Offset)
-			if off < 0 {
-				off = int(te.Offset)
-			}
+		off := valueStart(js, te.Offset)
+		switch {
+		case o.base >= 0 && off >= 0:
 			line, col = l.position(o.base + off)
+		case o.base >= 0:
+			line, col = l.position(o.base + int(te.Offset))
+		case off >= 0:
+			if ml, mc, ok := position(o.marks, off); ok {
+				line, col = ml, mc
+			}
 		}
 		field := ""
 		if te.Field != "" {
 			field = "field " + te.Field + ": "
 		}
-		return l.errorAt(line, col, "%s: %scannot unmarshal %s into %s", what, field, te.Value, te.Type)
+		return l.errorAt(line, col, "%s%scannot unmarshal %s into %s", what, field, te.Value, te.Type)
 	}
-	return l.errorAt(line, col, "%s: %s", what, strings.TrimPrefix(err.Error(), "json: "))
+	return l.errorAt(line, col, "%s%s", what, strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // items returns the items of a list object.

@@ -23,15 +23,18 @@ const maxListDepth = 4
 // hold, or a file without exactly one Pod. It wraps diagnosis.ErrInvalidInput.
 type Error struct {
 	Name string // the name passed to Load
-	// Line and Column locate the problem (1-based, Column in characters); both are 0
-	// when the problem is with the file as a whole.
+	// Line and Column locate the problem (1-based, Column in characters). Line is 0 when
+	// the problem is with the file as a whole; Column is 0 when only the line is known.
 	Line, Column int
 	Msg          string
 }
 
 func (e *Error) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
 		return fmt.Sprintf("%s:%d:%d: %s", e.Name, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.Name, e.Msg)
 }

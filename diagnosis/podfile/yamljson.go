@@ -2,8 +2,11 @@ package podfile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,19 +29,38 @@ type convertError struct {
 
 func (e *convertError) Error() string { return e.msg }
 
-// yamlToJSON converts a YAML node to JSON. Scalars keep their text: a timestamp stays the
-// string it was written as, so that the Kubernetes types parse it as kubectl would.
-func yamlToJSON(n *yaml.Node) ([]byte, error) {
+// mark records that the JSON value starting at offset off came from the YAML node at
+// line:col, so that an error found in the JSON can point into the YAML.
+type mark struct {
+	off       int
+	line, col int
+}
+
+// yamlToJSON converts a YAML node to JSON, with a mark for every value in the order they
+// were written. Scalars keep their text: a timestamp stays the string it was written as,
+// so that the Kubernetes types parse it as kubectl would.
+func yamlToJSON(n *yaml.Node) ([]byte, []mark, error) {
 	c := &converter{}
 	if err := c.value(n, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.buf.Bytes(), nil
+	return c.buf.Bytes(), c.marks, nil
+}
+
+// position returns the YAML position of the JSON value that starts at off.
+func position(marks []mark, off int) (line, col int, ok bool) {
+	i, found := slices.BinarySearchFunc(marks, off, func(m mark, off int) int { return cmp.Compare(m.off, off) })
+	if !found {
+		return 0, 0, false
+	}
+	// Aliases put several nodes at one offset; the first is the one written in place.
+	return marks[i].line, marks[i].col, true
 }
 
 type converter struct {
 	buf   bytes.Buffer
 	nodes int
+	marks []mark
 }
 
 func (c *converter) fail(n *yaml.Node, msg string) error {
@@ -54,6 +76,9 @@ func (c *converter) value(n *yaml.Node, depth int) error {
 		return c.fail(n, "the YAML document is nested too deeply (a cycle of aliases?)")
 	case c.buf.Len() > maxJSONSize:
 		return c.fail(n, "the YAML document expands to too much data (aliases?)")
+	}
+	if n.Kind != yaml.DocumentNode && n.Kind != yaml.AliasNode {
+		c.marks = append(c.marks, mark{off: c.buf.Len(), line: n.Line, col: n.Column})
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -182,17 +207,25 @@ func (c *converter) scalar(n *yaml.Node) error {
 			c.buf.WriteString(strconv.FormatUint(u, 10))
 			return nil
 		}
+		if json.Valid([]byte(plain)) { // too large, but a number: let the decoder say so
+			c.buf.WriteString(plain)
+			return nil
+		}
 	case "!!float":
 		switch strings.ToLower(n.Value) {
 		case ".inf", "+.inf", "-.inf", ".nan":
 			return c.fail(n, "an infinite or NaN number, which JSON cannot hold")
 		}
-		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-		if err == nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
+		plain := strings.ReplaceAll(n.Value, "_", "")
+		f, err := strconv.ParseFloat(plain, 64)
+		switch {
+		case err == nil && (math.IsInf(f, 0) || math.IsNaN(f)):
 			return c.fail(n, "an infinite or NaN number, which JSON cannot hold")
-		}
-		if err == nil {
+		case err == nil:
 			c.buf.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+			return nil
+		case errors.Is(err, strconv.ErrRange) && json.Valid([]byte(plain)):
+			c.buf.WriteString(plain) // out of range, but a number: let the decoder say so
 			return nil
 		}
 	}
