@@ -25,8 +25,11 @@ func checkDiskFull(f *Facts, c *Container) *Verdict {
 	}
 	if f.Node != nil && f.Node.Fargate {
 		v.Summary = fmt.Sprintf("The Fargate pod's ephemeral storage (20 GiB by default) is too small for %s.", c.Image.Raw)
-		if p := x.jsonPatch(fmt.Sprintf(`{"op":"add","path":"{{spec}}/%s/%d/resources/requests/ephemeral-storage","value":"40Gi"}`, x.containerListField(), c.Index)); p != "" {
-			v.Fixes = append(v.Fixes, Fix{Title: "Request more ephemeral storage (Fargate allows up to 175 GiB)", Commands: []string{p}})
+		// set resources merges into the container's requests (a JSON patch add fails when
+		// the template has no requests map); the Job template is immutable.
+		if _, ok := x.templatePath(); ok && c.Kind != KindSandbox {
+			v.Fixes = append(v.Fixes, Fix{Title: "Request more ephemeral storage (Fargate allows up to 175 GiB)", Commands: []string{
+				x.kubectl("set", "resources", x.workloadArg(), "-c", c.Name, "--requests=ephemeral-storage=40Gi")}})
 		}
 		return v
 	}

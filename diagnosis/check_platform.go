@@ -37,7 +37,7 @@ func checkPlatform(f *Facts, c *Container) *Verdict {
 	if f.Node != nil && f.Node.Fargate {
 		v.Notes = append(v.Notes, "EKS Fargate runs only amd64 (x86_64) pods: the image must provide linux/amd64.")
 	} else if arch != "unknown" {
-		if p := x.jsonPatch(fmt.Sprintf(`{"op":"add","path":"{{spec}}/nodeSelector","value":{"kubernetes.io/arch":"%s"}}`, other)); p != "" {
+		if p := x.mergePatch(fmt.Sprintf(`{"nodeSelector":{"kubernetes.io/arch":"%s"}}`, other)); p != "" {
 			v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Or, if the image is %s-only, schedule the workload on %s nodes", other, other), Commands: []string{p}})
 		}
 	}

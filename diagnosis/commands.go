@@ -73,10 +73,16 @@ func (x cmdContext) workloadArg() string {
 }
 
 // restart is the command that makes a new pod: a rollout restart where the workload supports
-// it, otherwise deleting the pod (a Job or ReplicaSet recreates it).
+// it, deleting the pod where a controller recreates it (Job, ReplicaSet), and re-creating a
+// bare pod from its own spec (nothing else would), unpinned from its node and without debug
+// containers, which cannot be set at creation.
 func (x cmdContext) restart() string {
 	if x.restartable() {
 		return x.kubectl("rollout", "restart", x.workloadArg())
+	}
+	if x.workload().Kind == "Pod" {
+		return x.kubectl("get", "pod", x.f.Pod.Name, "-o", "json") +
+			" | jq 'del(.spec.nodeName, .spec.ephemeralContainers)' | kubectl replace --force -f -"
 	}
 	return x.kubectl("delete", "pod", x.f.Pod.Name)
 }
@@ -124,6 +130,22 @@ func (x cmdContext) jsonPatch(ops ...string) string {
 	body = strings.ReplaceAll(body, "{{spec}}", base)
 	w := x.workload()
 	return x.kubectl("patch", strings.ToLower(w.Kind), w.Name, "--type", "json", "-p", body)
+}
+
+// mergePatch merges podSpec, a JSON object, into the workload's pod template spec. Unlike a
+// JSON patch "add", it keeps the map entries already there (e.g. other nodeSelector keys).
+func (x cmdContext) mergePatch(podSpec string) string {
+	base, ok := x.templatePath()
+	if !ok {
+		return ""
+	}
+	body := podSpec
+	parts := strings.Split(strings.Trim(base, "/"), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		body = `{"` + parts[i] + `":` + body + `}`
+	}
+	w := x.workload()
+	return x.kubectl("patch", strings.ToLower(w.Kind), w.Name, "--type", "merge", "-p", body)
 }
 
 // selector returns the pod's labels minus per-revision ones, as a kubectl label selector.

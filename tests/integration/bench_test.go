@@ -65,7 +65,7 @@ func seedPod(ctx context.Context, ns string, i int) error {
 	hash := "6f7d9c8b5"
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%s-%05d", app, hash, i), Namespace: ns,
-			Labels: map[string]string{"app": app, "pod-template-hash": hash, "app.kubernetes.io/part-of": "shop", "team": "payments"},
+			Labels:      map[string]string{"app": app, "pod-template-hash": hash, "app.kubernetes.io/part-of": "shop", "team": "payments"},
 			Annotations: map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-11-20T10:00:00Z", "prometheus.io/scrape": "true", "prometheus.io/port": "9090"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
 				UID: types.UID(fmt.Sprintf("0b1c2d3e-%04d-4a5b-8c9d-%012d", i/10, len(ns))), Controller: new(true), BlockOwnerDeletion: new(true)}}},

@@ -35,9 +35,9 @@ func notFoundMsg(image string) string {
 // expected finding for one container.
 type want struct {
 	cause, confidence, kind string
-	evidence            []string // substrings that must appear in some evidence line
-	notes               []string // substrings that must appear in some note
-	restartHelps        *bool
+	evidence                []string // substrings that must appear in some evidence line
+	notes                   []string // substrings that must appear in some note
+	restartHelps            *bool
 }
 
 type scenario struct {
@@ -192,7 +192,7 @@ func scenarios() []scenario {
 			want: map[string]want{"migrate": {cause: "rate-limited", confidence: "confirmed", kind: "init"}},
 		},
 		{
-			name: "invalid image name in a job",
+			name:     "invalid image name in a job",
 			workload: "job",
 			spec:     corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{container("report", "ACTOKEY")}},
 			prepare: func(ctx context.Context, t *testing.T, pod *corev1.Pod) {
@@ -232,7 +232,7 @@ func scenarios() []scenario {
 			want: map[string]want{"ml": {cause: "node-disk-full", confidence: "confirmed", evidence: []string{"DiskPressure=True"}, restartHelps: yes}},
 		},
 		{
-			name: "sandbox image on a bare pod",
+			name:     "sandbox image on a bare pod",
 			workload: "pod",
 			spec:     corev1.PodSpec{Containers: []corev1.Container{container("web", "nginx:1.27")}},
 			prepare: func(ctx context.Context, t *testing.T, pod *corev1.Pod) {

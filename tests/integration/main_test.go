@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/pullcheck/pullcheck/tests/kubetest"
 )
 
@@ -117,3 +119,7 @@ func decodeReport(t *testing.T, s string) report {
 	}
 	return r
 }
+
+var metaCreate = metav1.CreateOptions{}
+
+func metaName(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }
