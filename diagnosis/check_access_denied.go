@@ -35,7 +35,12 @@ func checkAccessDenied(f *Facts, c *Container) *Verdict {
 	if strings.Contains(strings.ToLower(text), "explicit deny") {
 		v.Summary = fmt.Sprintf("An explicit Deny refuses %s access to %s: look at the repository policy (or an SCP or permissions boundary).", who, c.Image.Path)
 	}
-	if disc := x.nodeRoleDiscovery(); disc != nil && !f.Node.Fargate {
+	if f.Node != nil && f.Node.Fargate {
+		// On Fargate the pod execution role pulls, not a node role (DOMAIN §4.2, C16).
+		if fix, ok := fargateRoleFix(f, x); ok {
+			v.Fixes = append(v.Fixes, fix)
+		}
+	} else if disc := x.nodeRoleDiscovery(); disc != nil {
 		v.Fixes = append(v.Fixes, Fix{Title: "Give the node role ECR pull permissions (AmazonEC2ContainerRegistryPullOnly)", Commands: append(disc,
 			fmt.Sprintf(`aws iam attach-role-policy --role-name "$NODE_ROLE" --policy-arn %s`, x.policyARN("AmazonEC2ContainerRegistryPullOnly")))})
 	}

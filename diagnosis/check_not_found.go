@@ -25,6 +25,17 @@ func checkNotFound(f *Facts, c *Container) *Verdict {
 	case SigBlobNotFound:
 		v.Cause, v.Confidence = CauseTagNotFound, Possible
 		v.Summary = fmt.Sprintf("The manifest of %s names a layer the registry no longer has: the image is broken (partly deleted or garbage-collected); push it again.", c.Image.Raw)
+	case SigInsufficientScope:
+		if !missingOfficialImage(c) {
+			return nil // a private repository, or one that does not exist: pull-secret
+		}
+		v.Cause, v.Confidence = CauseRepositoryNotFound, Likely
+		v.RestartHelps = RestartAdvice{Helps: false, Reason: "the reference is written in the pod spec, so a new pod asks for the same missing image; changing the image rolls out new pods by itself"}
+		v.Summary = fmt.Sprintf("%s is not a Docker Hub official image: Docker Hub's library/ namespace holds only public official images, so insufficient_scope there means the repository does not exist.", c.Image.Full)
+		if c.Image.ShortName {
+			v.Summary = fmt.Sprintf("The image %q has no registry host, so the kubelet asks Docker Hub for the official image %s, which does not exist. If the image lives in ECR or another registry, the reference must include the registry host.", c.Image.Raw, c.Image.Full)
+		}
+		v.Fixes = append(v.Fixes, Fix{Title: "Show the image the workload asks for, then write its full reference, registry host included", Commands: []string{specImageCommand(x)}})
 	case SigNotFound:
 		v.Cause, v.Confidence = CauseTagNotFound, Possible
 		v.Alternatives = []Cause{CauseRepositoryNotFound}
@@ -50,7 +61,7 @@ func checkNotFound(f *Facts, c *Container) *Verdict {
 	if c.Image.IsECR() {
 		ecrNotFound(f, c, x, v)
 	}
-	if x.workload().Kind == "Deployment" {
+	if x.workload().Kind == "Deployment" && c.Kind != KindEphemeral { // a debug container is in no revision
 		// rollout undo fails when there is no earlier revision, so show the revisions and
 		// their images first; the user picks one for kubectl set image or rollout undo.
 		if sel := x.selector(); sel != "" {
@@ -59,6 +70,13 @@ func checkNotFound(f *Facts, c *Container) *Verdict {
 		}
 	}
 	return v
+}
+
+// missingOfficialImage: Docker Hub answers insufficient_scope for a private or missing
+// repository, but library/ holds only Docker's official images, which are all public, so there
+// it means the repository does not exist (DOMAIN C06, §8 "check docker.io/library prefix").
+func missingOfficialImage(c *Container) bool {
+	return c.Signal.Kind == SigInsufficientScope && c.Image.Registry == RegistryDockerHub && strings.HasPrefix(c.Image.Path, "library/")
 }
 
 // ecrNotFound adds the ECR API commands that tell a missing repository, a missing, expired

@@ -28,7 +28,7 @@ func checkRateLimited(f *Facts, c *Container) *Verdict {
 		v.Fixes = append(v.Fixes, Fix{Title: "Authenticate pulls from Docker Hub for this namespace (raises the limit)", Commands: []string{
 			x.kubectl("create", "secret", "docker-registry", "dockerhub-creds", "--docker-server=https://index.docker.io/v1/",
 				"--docker-username=$DOCKERHUB_USER", "--docker-password=$DOCKERHUB_TOKEN"),
-			x.kubectl("patch", "serviceaccount", sa, "-p", `{"imagePullSecrets":[{"name":"dockerhub-creds"}]}`),
+			saPullSecretPatch(f, x, sa, "dockerhub-creds"),
 			x.restart(),
 		}})
 		if r := x.region(); r != "" {
@@ -53,10 +53,11 @@ func checkRateLimited(f *Facts, c *Container) *Verdict {
 	return v
 }
 
-// secretCovering returns the name of a readable pull secret with credentials for the image's host.
+// secretCovering returns the name of a readable pull secret with credentials for the image's
+// host, among the secrets the kubelet presents (the pod's own).
 func secretCovering(f *Facts, img ImageRef) string {
 	for _, s := range f.PullSecrets {
-		if s.Status != SecretFound {
+		if s.Status != SecretFound || !presented(s) {
 			continue
 		}
 		for _, h := range s.Hosts {
@@ -67,6 +68,21 @@ func secretCovering(f *Facts, img ImageRef) string {
 	}
 	return ""
 }
+
+// saPullSecretPatch adds a pull secret to the service account. A strategic merge patch would
+// replace the account's imagePullSecrets list (the field has no merge key), so an existing
+// list is appended to with a JSON patch.
+func saPullSecretPatch(f *Facts, x cmdContext, sa, secret string) string {
+	if f.ServiceAccount != nil && len(f.ServiceAccount.ImagePullSecrets) > 0 {
+		return x.kubectl("patch", "serviceaccount", sa, "--type", "json", "-p", fmt.Sprintf(`[{"op":"add","path":"/imagePullSecrets/-","value":{"name":"%s"}}]`, secret))
+	}
+	return x.kubectl("patch", "serviceaccount", sa, "-p", fmt.Sprintf(`{"imagePullSecrets":[{"name":"%s"}]}`, secret))
+}
+
+// presented reports whether the kubelet presents the secret: only the pod's own imagePullSecrets
+// are used. A service account's secrets are copied into a pod at creation, and only into pods
+// that list none; collectors report the ones the pod does not carry with From "serviceaccount".
+func presented(s PullSecret) bool { return s.From != "serviceaccount" }
 
 func saName(f *Facts) string {
 	if f.Pod.Spec.ServiceAccountName != "" {

@@ -30,11 +30,14 @@ func checkRegistryCredentials(f *Facts, c *Container) *Verdict {
 		v.Summary = fmt.Sprintf("No ECR credential was presented for %s: the kubelet's credential provider got no token for %s in %s.", c.Image.Raw, who, c.Image.Region)
 	}
 	for _, s := range f.PullSecrets {
+		if !presented(s) {
+			continue // the kubelet never presented it
+		}
 		for _, h := range s.Hosts {
 			if isECRHostKey(h) {
 				v.Evidence = append(v.Evidence, fmt.Sprintf("pull secret %s holds a static token for %s: ECR tokens expire after 12 hours", s.Name, h))
 				v.Notes = append(v.Notes, noteTokenExpiry)
-				if p := x.jsonPatch(`{"op":"remove","path":"{{spec}}/imagePullSecrets"}`); p != "" && len(f.Pod.Spec.ImagePullSecrets) == 1 {
+				if p := x.jsonPatch(`{"op":"remove","path":"{{spec}}/imagePullSecrets"}`); p != "" && len(f.Pod.Spec.ImagePullSecrets) == 1 && f.Pod.Spec.ImagePullSecrets[0].Name == s.Name {
 					v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Stop using the static ECR token secret %s (the node role supplies ECR credentials)", s.Name), Commands: []string{p, x.restart()}})
 				}
 				if c.Signal.Kind == SigUnauthorized {

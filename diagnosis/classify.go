@@ -151,7 +151,9 @@ func classifyOne(text string) Signal {
 		s.Kind = SigNone
 		return s
 	}
-	lower := strings.ToLower(text)
+	// ASCII-only lowering keeps byte offsets, so the phrase can be cut out of text at the index
+	// found in lower (strings.ToLower changes lengths for invalid UTF-8 and some runes).
+	lower := asciiLower(text)
 	for _, r := range rules {
 		for _, p := range r.phrases {
 			if i := strings.Index(lower, p); i >= 0 {
@@ -179,6 +181,21 @@ matched:
 		(strings.Contains(s.Host, ".s3.") || strings.HasPrefix(s.Host, "s3.")) && strings.Contains(s.Host, "amazonaws.com")
 	s.Stage = stageOf(lower, s)
 	return s
+}
+
+// asciiLower lower-cases ASCII letters only, so every byte keeps its offset.
+func asciiLower(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // signalRank orders kinds by how much they say, for picking the best part of an aggregate.

@@ -110,8 +110,8 @@ func (x cmdContext) containerListField() string {
 
 // setImage changes the container's image in the owning workload (or the pod).
 func (x cmdContext) setImage(image string) string {
-	if x.c.Kind == KindEphemeral {
-		return ""
+	if x.c.Kind == KindEphemeral || x.c.Kind == KindSandbox {
+		return "" // not in the workload's template; the sandbox image is node configuration
 	}
 	target := x.workloadArg()
 	if _, ok := x.templatePath(); !ok && x.workload().Kind != "Pod" {
@@ -146,6 +146,36 @@ func (x cmdContext) mergePatch(podSpec string) string {
 	}
 	w := x.workload()
 	return x.kubectl("patch", strings.ToLower(w.Kind), w.Name, "--type", "merge", "-p", body)
+}
+
+// withoutWorkloadChanges drops the commands that restart, roll back, patch or re-create the
+// workload or the pod (all built by this context), and the fixes left with no command.
+func (x cmdContext) withoutWorkloadChanges(fixes []Fix) []Fix {
+	w := x.workload()
+	changes := func(cmd string) bool {
+		if cmd == x.restart() {
+			return true
+		}
+		for _, p := range [][]string{{"rollout"}, {"set"}, {"delete", "pod"}, {"patch", strings.ToLower(w.Kind)}} {
+			if strings.HasPrefix(cmd, x.kubectl(p...)+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	out := []Fix{}
+	for _, f := range fixes {
+		var cmds []string
+		for _, c := range f.Commands {
+			if !changes(c) {
+				cmds = append(cmds, c)
+			}
+		}
+		if len(cmds) > 0 {
+			out = append(out, Fix{Title: f.Title, Commands: cmds})
+		}
+	}
+	return out
 }
 
 // selector returns the pod's labels minus per-revision ones, as a kubectl label selector.

@@ -77,9 +77,14 @@ func (e *Engine) evaluateContainer(f *Facts, c *Container) Finding {
 	if c.Kind == KindEphemeral {
 		fd.RestartHelps = RestartAdvice{Helps: false, Reason: "an ephemeral (debug) container is not part of the workload: a restart removes it; run kubectl debug again with a pullable image"}
 		fd.Notes = append(fd.Notes, "Only the debug container fails; the pod's own containers are not affected.")
+		// The workload is fine (DOMAIN §10.5): drop the fixes that restart, roll back or patch it.
+		fd.Fixes = x.withoutWorkloadChanges(fd.Fixes)
 	} else if fd.RestartHelps.Helps {
-		if !x.restartable() {
-			fd.RestartHelps.Reason += fmt.Sprintf("; the pod is owned by a %s, so delete the pod to get a new one", x.workload().Kind)
+		switch kind := x.workload().Kind; {
+		case kind == "Pod":
+			fd.RestartHelps.Reason += "; the pod has no controller, so re-create it from its own spec"
+		case !x.restartable():
+			fd.RestartHelps.Reason += fmt.Sprintf("; the pod is owned by a %s, so delete the pod to get a new one", kind)
 		}
 		if !hasCommand(fd.Fixes, x.restart()) {
 			fd.Fixes = append(fd.Fixes, Fix{Title: "Once fixed, start a new pod instead of waiting out the back-off (up to 5 minutes)", Commands: []string{x.restart()}})

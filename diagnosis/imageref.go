@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -60,10 +61,10 @@ func ParseImage(raw string) ImageRef {
 	}
 	ref.Domain = reference.Domain(named)
 	ref.Path = reference.Path(named)
-	// The first path element is a host only if it has a dot or a colon or is localhost
-	// (splitDockerDomain in distribution/reference normalize.go).
+	// The first path element is a host only if it has a dot or a colon, is localhost, or has
+	// upper-case letters (splitDockerDomain in distribution/reference normalize.go).
 	first, _, found := strings.Cut(raw, "/")
-	ref.ShortName = !found || !(strings.ContainsAny(first, ".:") || first == "localhost")
+	ref.ShortName = !found || !(strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first)
 	if t, ok := named.(reference.Tagged); ok {
 		ref.Tag = t.Tag()
 	}
@@ -173,6 +174,8 @@ func (r ImageRef) HostMatches(key string) bool {
 	k = strings.TrimPrefix(strings.TrimPrefix(k, "https://"), "http://")
 	k = strings.TrimSuffix(k, "/")
 	host, path, _ := strings.Cut(k, "/")
+	// The keyring treats a leading /v1/ or /v2/ as the registry root (credentialprovider keyring.go).
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "v1/"), "v2/")
 	if r.Registry == RegistryDockerHub {
 		switch host {
 		case "index.docker.io", "docker.io", "registry-1.docker.io", "registry.hub.docker.com":
@@ -180,8 +183,36 @@ func (r ImageRef) HostMatches(key string) bool {
 		}
 		return false
 	}
-	if host != strings.ToLower(r.Domain) && !(strings.HasPrefix(host, "*.") && strings.HasSuffix(strings.ToLower(r.Domain), host[1:])) {
+	if host != strings.ToLower(r.Domain) && !(strings.Contains(host, "*") && hostGlobMatches(host, strings.ToLower(r.Domain))) {
 		return false
 	}
 	return path == "" || path == "v1" || path == "v2" || strings.HasPrefix(r.Path, path)
+}
+
+// hostGlobMatches matches a glob host key such as *.example.com the way the kubelet's keyring
+// does (credentialprovider URLsMatch): the ports are equal, and each DNS label matches its
+// glob label, so * stands for exactly one label.
+func hostGlobMatches(glob, host string) bool {
+	gh, gp := splitHostPort(glob)
+	th, tp := splitHostPort(host)
+	if gp != tp {
+		return false
+	}
+	gl, tl := strings.Split(gh, "."), strings.Split(th, ".")
+	if len(gl) != len(tl) {
+		return false
+	}
+	for i := range gl {
+		if ok, err := filepath.Match(gl[i], tl[i]); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func splitHostPort(h string) (host, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
 }

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pullcheck/pullcheck/diagnosis"
 )
 
@@ -207,7 +209,7 @@ func serviceAccountName(pod *corev1.Pod) string {
 
 // prefetch starts, on g, every read podFacts will make for pod, so that a single-pod
 // collection waits for one round trip instead of a sequence of them.
-func (r *run) prefetch(ctx context.Context, g interface{ Go(func() error) }, pod *corev1.Pod) {
+func (r *run) prefetch(ctx context.Context, g *errgroup.Group, pod *corev1.Pod) {
 	ns := pod.Namespace
 	if pod.Spec.NodeName != "" {
 		g.Go(func() error { _, _ = r.node(ctx, pod.Spec.NodeName); return nil })

@@ -336,11 +336,12 @@ func (l *loader) yamlElements(seq *yaml.Node, what string) ([]object, error) {
 	return out, nil
 }
 
-// yamlMember returns the value of key in a YAML mapping (a later key wins).
+// yamlMember returns the value of key in a YAML mapping. Like encoding/json (which reads
+// the rest of the object), a later key wins and case is ignored.
 func yamlMember(m *yaml.Node, key string) *yaml.Node {
 	var v *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && strings.EqualFold(k.Value, key) {
 			v = m.Content[i+1]
 		}
 	}
@@ -372,7 +373,26 @@ func (l *loader) json(o *object) ([]byte, error) {
 // header reads the object's apiVersion, kind and name.
 func (l *loader) header(o *object) (header, error) {
 	var h header
+	if o.node != nil && yamlMember(o.node, "items") != nil {
+		// A List: read its header without converting every item (each item is
+		// converted on its own, within its own limits).
+		head := yamlObject(withoutItems(o.node))
+		return h, l.decode(&head, &h, "")
+	}
 	return h, l.decode(o, &h, "")
+}
+
+// withoutItems returns a copy of the YAML mapping m without its items.
+func withoutItems(m *yaml.Node) *yaml.Node {
+	head := *m
+	head.Content = nil
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && strings.EqualFold(k.Value, "items") {
+			continue
+		}
+		head.Content = append(head.Content, m.Content[i], m.Content[i+1])
+	}
+	return &head
 }
 
 // decode unmarshals the object into v; what names the object in errors (may be empty).

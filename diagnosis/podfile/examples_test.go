@@ -3,6 +3,7 @@ package podfile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,7 +23,7 @@ type exampleFacts struct {
 	// Waiting maps each container (init containers first) to its waiting reason.
 	Waiting     map[string]string
 	Events      int
-	EventAPIs   []string // distinct, in order of first appearance
+	EventAPIs   []string // distinct, sorted
 	SA          bool
 	PullSecrets []diagnosis.PullSecret
 }
@@ -50,6 +51,7 @@ func summarize(f *diagnosis.Facts) exampleFacts {
 			s.EventAPIs = append(s.EventAPIs, e.API)
 		}
 	}
+	slices.Sort(s.EventAPIs)
 	return s
 }
 
@@ -63,12 +65,12 @@ func TestExamples(t *testing.T) {
 		newAPI  = "events.k8s.io/v1"
 	)
 	deployment := diagnosis.Workload{Kind: "Deployment", Name: "payments-api"}
-	both := []string{coreAPI, newAPI}
+	both := []string{newAPI, coreAPI}
 	want := map[string]exampleFacts{
 		"ecr-tag-not-found.json": {Pod: pod, Node: node, Arch: "amd64", Runtime: cd2, Workload: deployment,
 			Waiting: map[string]string{"api": "ImagePullBackOff"}, Events: 6, EventAPIs: both},
 		"dockerhub-rate-limited.yaml": {Pod: pod, Node: node, Arch: "amd64", Runtime: cd17, Workload: deployment,
-			Waiting: map[string]string{"api": "running", "proxy": "ImagePullBackOff"}, Events: 9, EventAPIs: []string{coreAPI, newAPI}},
+			Waiting: map[string]string{"api": "running", "proxy": "ImagePullBackOff"}, Events: 9, EventAPIs: both},
 		"ecr-no-basic-auth-credentials.json": {Pod: pod, Node: node, Arch: "amd64", Runtime: cd2, Workload: deployment,
 			Waiting: map[string]string{"api": "ErrImagePull"}, Events: 6, EventAPIs: both, SA: true},
 		"ecr-access-denied-403.yaml": {Pod: pod, Node: node, Arch: "amd64", Runtime: cd2, Workload: deployment,

@@ -2,6 +2,7 @@ package podfile
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,10 +107,11 @@ func sameNamespace(a, b string) bool { return a == "" || b == "" || a == b }
 // --- workload ---
 
 // workloadOf derives the workload from the pod's controller: a ReplicaSet named
-// <deployment>-<pod-template-hash> stands for its Deployment.
+// <deployment>-<pod-template-hash> stands for its Deployment. A controller reference
+// without a kind or a name (which the API server would not accept) is ignored.
 func workloadOf(pod *corev1.Pod) *diagnosis.Workload {
 	for _, o := range pod.OwnerReferences {
-		if o.Controller == nil || !*o.Controller {
+		if o.Controller == nil || !*o.Controller || o.Kind == "" || o.Name == "" {
 			continue
 		}
 		if o.Kind == "ReplicaSet" {
@@ -139,13 +141,9 @@ func (l *loader) node(pod *corev1.Pod) *corev1.Node {
 	return nil
 }
 
-var (
-	// standardZone is an availability zone such as us-west-2a; its region drops the letter.
-	standardZone = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$`)
-	// regionPrefix finds the region at the start of any zone name (local and wavelength
-	// zones such as us-west-2-lax-1a too).
-	regionPrefix = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-\d+`)
-)
+// regionPrefix finds the region at the start of a zone name: us-west-2a, and Local and
+// Wavelength Zones such as us-west-2-lax-1a, are all in us-west-2.
+var regionPrefix = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-\d+`)
 
 // nodeFacts reads what the engine needs from a node, as a live collector does.
 func nodeFacts(node *corev1.Node) *diagnosis.NodeFacts {
@@ -167,7 +165,7 @@ func nodeFacts(node *corev1.Node) *diagnosis.NodeFacts {
 	zone, instance := parseProviderID(node.Spec.ProviderID)
 	n.InstanceID = instance
 	n.Zone = firstOf(zone, labels[labelZone], labels[labelZoneBeta])
-	n.Region = regionOf(n.Zone, firstOf(labels[labelRegion], labels[labelRegionBeta]))
+	n.Region = firstOf(labels[labelRegion], labels[labelRegionBeta], regionPrefix.FindString(n.Zone))
 	for _, c := range node.Status.Conditions {
 		if c.Type != corev1.NodeDiskPressure {
 			continue
@@ -205,18 +203,6 @@ func parseProviderID(id string) (zone, instance string) {
 		zone = parts[0]
 	}
 	return zone, instance
-}
-
-// regionOf returns the region of a zone: the zone minus its letter for a standard zone,
-// else the region label, else the region the zone's name starts with.
-func regionOf(zone, label string) string {
-	if m := standardZone.FindStringSubmatch(zone); m != nil {
-		return m[1]
-	}
-	if label != "" {
-		return label
-	}
-	return regionPrefix.FindString(zone)
 }
 
 func firstOf(values ...string) string {
@@ -291,7 +277,8 @@ func (l *loader) pullSecrets(pod *corev1.Pod, sa *diagnosis.ServiceAccountFacts)
 
 // --- events ---
 
-// podEvents returns the events about the pod, from both APIs, each event once.
+// podEvents returns the events about the pod, from both APIs, each event once, oldest
+// first (by LastSeen, then FirstSeen) like the live collector.
 func (l *loader) podEvents(pod *corev1.Pod) []diagnosis.Event {
 	var out []diagnosis.Event
 	seen := map[string]bool{}
@@ -317,6 +304,12 @@ func (l *loader) podEvents(pod *corev1.Pod) []diagnosis.Event {
 			out = append(out, fromEventsEvent(e))
 		}
 	}
+	slices.SortStableFunc(out, func(a, b diagnosis.Event) int {
+		if c := a.LastSeen.Compare(b.LastSeen); c != 0 {
+			return c
+		}
+		return a.FirstSeen.Compare(b.FirstSeen)
+	})
 	return out
 }
 
@@ -347,6 +340,9 @@ func fromCoreEvent(e *corev1.Event) diagnosis.Event {
 		ev.Count = max(ev.Count, s.Count)
 		ev.LastSeen = latest(ev.LastSeen, s.LastObservedTime.Time)
 	}
+	if ev.LastSeen.IsZero() {
+		ev.LastSeen = ev.FirstSeen
+	}
 	ev.Count = max(ev.Count, 1)
 	return ev
 }
@@ -365,6 +361,9 @@ func fromEventsEvent(e *eventsv1.Event) diagnosis.Event {
 	if s := e.Series; s != nil {
 		ev.Count = max(ev.Count, s.Count)
 		ev.LastSeen = latest(ev.LastSeen, s.LastObservedTime.Time)
+	}
+	if ev.LastSeen.IsZero() {
+		ev.LastSeen = ev.FirstSeen
 	}
 	ev.Count = max(ev.Count, 1)
 	return ev

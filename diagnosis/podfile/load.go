@@ -42,9 +42,10 @@ func (e *Error) Error() string {
 // Unwrap makes errors.Is(err, diagnosis.ErrInvalidInput) true.
 func (e *Error) Unwrap() error { return diagnosis.ErrInvalidInput }
 
-// Load reads a saved Pod, or a List holding one Pod, its Events and optionally its Node and
-// ServiceAccount, from r, and returns the facts a diagnosis needs. name is how the input is
-// called in errors and in Facts.Source ("file <name>"); now becomes Facts.Now.
+// Load reads a saved Pod, or a List holding one Pod, its Events and optionally its Node,
+// ServiceAccount and pull Secrets, from r, and returns the facts a diagnosis needs. name is
+// how the input is called in errors and in Facts.Source ("file <name>"); now becomes
+// Facts.Now.
 //
 // JSON (one or more documents) and YAML (one or more "---" documents) are both accepted.
 // A problem with the content is an *Error wrapping diagnosis.ErrInvalidInput; a failure
@@ -129,8 +130,12 @@ func (l *loader) add(o *object, depth int) error {
 	if err != nil {
 		return err
 	}
-	if h.Kind == "" && o.defKind != "" {
+	switch {
+	case o.defKind == "":
+	case h.Kind == "":
 		h.Kind, h.APIVersion = o.defKind, o.defAPIVersion
+	case h.Kind == o.defKind && h.APIVersion == "":
+		h.APIVersion = o.defAPIVersion
 	}
 	if h.Kind == "" {
 		return l.errorAt(o.line, o.col, "an object with no kind: want a Pod, or a v1 List holding one Pod and its Events")

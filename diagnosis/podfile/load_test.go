@@ -99,6 +99,7 @@ items:
 		{"top-level JSON array", "[" + podJSON + "," + coreEventJSON + "]", 1},
 		{"List nested in a List", list(podJSON, list(coreEventJSON, newEventJSON)), 2},
 		{"typed lists omit the items' kind", `{"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p", "namespace": "payments"}}]}`, 0},
+		{"typed list items with a kind but no apiVersion", `{"apiVersion": "v1", "kind": "PodList", "items": [{"kind": "Pod", "metadata": {"name": "p"}}]}`, 0},
 		{"YAML stream with a typed EventList", podYAML + "---\n" + eventListYAML, 1},
 		{"YAML with comments, empty documents and a document start", "# saved by kubectl\n---\n---\n" + podYAML + "---\n# nothing here\n...\n", 0},
 		{"YAML sequence of objects", "- " + strings.ReplaceAll(strings.TrimSuffix(podYAML, "\n"), "\n", "\n  ") + "\n", 0},
@@ -226,18 +227,18 @@ func TestEvents(t *testing.T) {
 		  "regarding": {"kind": "Pod", "namespace": "payments", "name": "payments-api-5d8c7b6a4-hq2lt"}, "reason": "Killing", "note": "Stopping container api"}`,
 	)
 	want := []diagnosis.Event{
-		{Type: "Normal", Reason: "Pulling", Message: `Pulling image "111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api:1.8.2"`, FieldPath: "spec.containers{api}",
-			Count: 7, FirstSeen: ts("2026-11-25T10:00:03Z"), LastSeen: ts("2026-11-25T10:11:18Z"), API: "v1"},
+		{Type: "Normal", Reason: "Scheduled", Message: "Successfully assigned payments/payments-api-6f7d9c8b5-k2x9z to ip-10-0-12-34.us-west-2.compute.internal",
+			Count: 1, FirstSeen: ts("2026-11-25T10:00:00.412318Z"), LastSeen: ts("2026-11-25T10:00:00.412318Z"), API: "events.k8s.io/v1"},
 		{Type: "Warning", Reason: "FailedCreatePodSandBox", Message: "Failed to create pod sandbox: x",
 			Count: 4, FirstSeen: ts("2026-11-25T10:01:00.000001Z"), LastSeen: ts("2026-11-25T10:09:00Z"), API: "v1"},
+		{Type: "Warning", Reason: "Failed", Message: "Error: ImagePullBackOff", FieldPath: "spec.initContainers{migrate}",
+			Count: 12, FirstSeen: ts("2026-11-25T10:00:05.123456Z"), LastSeen: ts("2026-11-25T10:10:00.500000Z"), API: "events.k8s.io/v1"},
+		{Type: "Normal", Reason: "Pulling", Message: `Pulling image "111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api:1.8.2"`, FieldPath: "spec.containers{api}",
+			Count: 7, FirstSeen: ts("2026-11-25T10:00:03Z"), LastSeen: ts("2026-11-25T10:11:18Z"), API: "v1"},
 		{Type: "Warning", Reason: "FailedToRetrieveImagePullSecret", Message: "Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.",
 			Count: 2, FirstSeen: ts("2026-11-25T10:00:02Z"), LastSeen: ts("2026-11-25T10:11:47Z"), API: "v1"},
 		{Type: "Normal", Reason: "BackOff", Message: `Back-off pulling image "111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api:1.8.2"`, FieldPath: "spec.containers{api}",
 			Count: 44, FirstSeen: ts("2026-11-25T10:00:04Z"), LastSeen: ts("2026-11-25T10:11:49Z"), API: "events.k8s.io/v1"},
-		{Type: "Warning", Reason: "Failed", Message: "Error: ImagePullBackOff", FieldPath: "spec.initContainers{migrate}",
-			Count: 12, FirstSeen: ts("2026-11-25T10:00:05.123456Z"), LastSeen: ts("2026-11-25T10:10:00.500000Z"), API: "events.k8s.io/v1"},
-		{Type: "Normal", Reason: "Scheduled", Message: "Successfully assigned payments/payments-api-6f7d9c8b5-k2x9z to ip-10-0-12-34.us-west-2.compute.internal",
-			Count: 1, FirstSeen: ts("2026-11-25T10:00:00.412318Z"), LastSeen: ts("2026-11-25T10:00:00.412318Z"), API: "events.k8s.io/v1"},
 	}
 	f := load(t, input)
 	if diff := cmp.Diff(want, f.Events); diff != "" {
@@ -270,6 +271,9 @@ func TestWorkload(t *testing.T) {
 			[]metav1.OwnerReference{owner("ConfigMap", "x", false), owner("DaemonSet", "node-agent", true)}, diagnosis.Workload{Kind: "DaemonSet", Name: "node-agent"}},
 		{"no controller", nil, []metav1.OwnerReference{owner("ConfigMap", "x", false), {Kind: "Secret", Name: "y"}}, diagnosis.Workload{Kind: "Pod", Name: "p"}},
 		{"no owner", nil, nil, diagnosis.Workload{Kind: "Pod", Name: "p"}},
+		// found by FuzzLoad (testdata/fuzz/FuzzLoad/owner-reference-without-name)
+		{"controller without a name", map[string]string{"pod-template-hash": "6f7d9c8b5"},
+			[]metav1.OwnerReference{owner("ReplicaSet", "", true)}, diagnosis.Workload{Kind: "Pod", Name: "p"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,10 +13,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Limits on converting one YAML object to JSON: aliases can make a small document expand
-// without bound ("billion laughs"), and cycles through aliases never end.
+// Limits on converting one YAML object (a Pod, an Event, ...; a List's items are converted
+// one by one) to JSON: aliases can make a small document expand without bound ("billion
+// laughs"), and cycles through aliases never end. A real object has a few thousand values.
 const (
-	maxYAMLNodes = 1 << 20
+	maxYAMLNodes = 1 << 16
 	maxYAMLDepth = 256
 	maxJSONSize  = 4 * MaxSize
 )

@@ -77,12 +77,11 @@ func seedPod(ctx context.Context, ns string, i int) error {
 			ServiceAccountName: "default",
 		},
 	}
-	node := amd64Node
+	pod.Spec.NodeName = []string{amd64Node, arm64Node, diskNode}[i%3] // bound at creation: envtest has no scheduler
 	created, err := cluster.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return err
 	}
-	created.Spec.NodeName = node
 	start := metav1.NewTime(time.Now().Add(-time.Hour))
 	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &start, HostIP: "10.0.12.34", PodIP: fmt.Sprintf("10.0.%d.%d", i/250, i%250),
 		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: start},
@@ -100,8 +99,6 @@ func seedPod(ctx context.Context, ns string, i int) error {
 		created.Status.ContainerStatuses[0].Ready = false
 		created.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q", image)}}
 	}
-	// Binding the node is a spec change the API server only allows through binding; write it
-	// with the status (envtest has no scheduler), as kubetest.CreatePod does.
 	if _, err := cluster.Client.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return err
 	}

@@ -26,7 +26,9 @@ import (
 const ContextName = "envtest"
 
 // Cluster is a running kube-apiserver backed by its own etcd, with RBAC authorization
-// and without controllers, scheduler or kubelets.
+// and without controllers, scheduler or kubelets. It does one thing a kubelet does on
+// its own: it completes the graceful deletion of pods bound to a node (see
+// completeDeletions), so that deleting such a pod does not hang.
 type Cluster struct {
 	// Config connects as an administrator (group system:masters).
 	Config *rest.Config
@@ -36,6 +38,8 @@ type Cluster struct {
 	env        *envtest.Environment
 	kubeconfig []byte
 	seq        atomic.Uint64 // makes event names unique
+	stop       context.CancelFunc
+	stopped    chan struct{}
 }
 
 // AssetsDir returns the directory with the kube-apiserver, etcd and kubectl binaries:
@@ -100,11 +104,22 @@ func New() (*Cluster, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("kubetest: build client: %w", err)
 	}
-	return &Cluster{Config: cfg, Client: client, env: env, kubeconfig: env.KubeConfig}, nil
+	c := &Cluster{Config: cfg, Client: client, env: env, kubeconfig: env.KubeConfig, stopped: make(chan struct{})}
+	// The cluster's own kubelet duty; the root context is this goroutine's lifetime,
+	// which Stop ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	go func() {
+		defer close(c.stopped)
+		c.completeDeletions(ctx)
+	}()
+	return c, nil
 }
 
 // Stop stops the server and removes its data.
 func (c *Cluster) Stop() error {
+	c.stop()
+	<-c.stopped
 	if err := c.env.Stop(); err != nil {
 		return fmt.Errorf("kubetest: stop: %w", err)
 	}
