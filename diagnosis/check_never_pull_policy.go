@@ -11,8 +11,8 @@ func checkNeverPullPolicy(f *Facts, c *Container) *Verdict {
 	v := &Verdict{
 		Cause:      CauseNeverPullPolicy,
 		Confidence: Confirmed,
-		Summary: fmt.Sprintf("%s has imagePullPolicy Never and %s is not on node %s, so the kubelet will not pull it.",
-			c.Path(), c.Image.Raw, x.nodeName()),
+		Summary: fmt.Sprintf("%s has imagePullPolicy Never and %s is not on %s, so the kubelet will not pull it.",
+			c.Path(), c.Image.Raw, x.nodeLabel()),
 		Evidence: []string{fmt.Sprintf("%s.imagePullPolicy: %s", c.Path(), orDash(string(c.PullPolicy)))},
 		RestartHelps: RestartAdvice{Helps: false,
 			Reason: "the pull policy is in the pod spec; a new pod on a node without the image fails the same way"},

@@ -28,7 +28,7 @@ func checkTLS(f *Facts, c *Container) *Verdict {
 	case strings.Contains(lower, "certificate is valid for"):
 		v.Summary = fmt.Sprintf("The TLS certificate of %s does not name that host: the image uses a host name the certificate does not cover.", host)
 	default:
-		v.Summary = fmt.Sprintf("Node %s does not trust the TLS certificate of %s (a private CA or a TLS-intercepting proxy).", x.nodeName(), host)
+		v.Summary = fmt.Sprintf("%s does not trust the TLS certificate of %s (a private CA or a TLS-intercepting proxy).", capitalize(x.nodeLabel()), host)
 	}
 	ca := "/etc/containerd/certs.d/" + host + "/ca.crt"
 	v.Fixes = append(v.Fixes,

@@ -252,6 +252,14 @@ func (x cmdContext) nodeName() string {
 	return ""
 }
 
+// nodeLabel names the node for prose: "node NAME", or "the node" when the pod is not bound.
+func (x cmdContext) nodeLabel() string {
+	if n := x.nodeName(); n != "" {
+		return "node " + n
+	}
+	return "the node"
+}
+
 // policyARN is an AWS managed policy ARN in the image's partition.
 func (x cmdContext) policyARN(name string) string {
 	p := x.c.Image.Partition
@@ -259,4 +267,12 @@ func (x cmdContext) policyARN(name string) string {
 		p = "aws"
 	}
 	return "arn:" + p + ":iam::aws:policy/" + name
+}
+
+// capitalize upper-cases the first letter of s (ASCII).
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }

@@ -191,7 +191,9 @@ type Facts struct {
 	PullSecrets    []PullSecret
 	Workload       *Workload
 	Related        map[string]Related // keyed by the image string as written in the spec
-	Skipped        []Skip
+	// Cloud is evidence from AWS and the registries; nil when no cloud check ran.
+	Cloud   *CloudEvidence
+	Skipped []Skip
 }
 
 // Ref returns the pod's reference.
