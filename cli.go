@@ -325,7 +325,8 @@ func (c *cli) loadFile() (*diagnosis.Facts, error) {
 		defer f.Close()
 		r, name = f, c.file
 	}
-	facts, err := podfile.Load(r, name, c.now())
+	// A saved file is a snapshot: measure durations to the moment it was saved.
+	facts, err := podfile.Load(r, name, time.Time{})
 	if err != nil {
 		return nil, err
 	}

@@ -40,9 +40,13 @@ const (
 // facts assembles the loaded objects into Facts. Exactly one pod has been read.
 func (l *loader) facts(now time.Time) *diagnosis.Facts {
 	pod := l.pods[0].pod
+	events := l.podEvents(pod)
+	if now.IsZero() {
+		now = snapshotTime(pod, events)
+	}
 	f := &diagnosis.Facts{
 		Pod:      pod,
-		Events:   l.podEvents(pod),
+		Events:   events,
 		Now:      now,
 		Source:   "file " + l.name,
 		Workload: workloadOf(pod),
@@ -388,4 +392,29 @@ func latest(ts ...time.Time) time.Time {
 		}
 	}
 	return out
+}
+
+// snapshotTime is when a saved file was taken, as far as its content tells: the newest
+// event or status timestamp. A file is a snapshot, so "how long has this pull been running"
+// must be measured to the moment it was saved, not to the time it is read.
+func snapshotTime(pod *corev1.Pod, events []diagnosis.Event) time.Time {
+	var t time.Time
+	later := func(c time.Time) {
+		if c.After(t) {
+			t = c
+		}
+	}
+	later(pod.CreationTimestamp.Time)
+	if pod.Status.StartTime != nil {
+		later(pod.Status.StartTime.Time)
+	}
+	for _, c := range pod.Status.Conditions {
+		later(c.LastTransitionTime.Time)
+		later(c.LastProbeTime.Time)
+	}
+	for _, e := range events {
+		later(e.FirstSeen)
+		later(e.LastSeen)
+	}
+	return t
 }

@@ -45,7 +45,7 @@ func (e *Error) Unwrap() error { return diagnosis.ErrInvalidInput }
 // Load reads a saved Pod, or a List holding one Pod, its Events and optionally its Node,
 // ServiceAccount and pull Secrets, from r, and returns the facts a diagnosis needs. name is
 // how the input is called in errors and in Facts.Source ("file <name>"); now becomes
-// Facts.Now.
+// Facts.Now, or, when zero, the newest timestamp in the file (the moment it was saved).
 //
 // JSON (one or more documents) and YAML (one or more "---" documents) are both accepted.
 // A problem with the content is an *Error wrapping diagnosis.ErrInvalidInput; a failure

@@ -3,6 +3,7 @@ package podfile
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -555,4 +556,25 @@ func jsonString(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func TestLoadZeroNowIsTheSnapshotTime(t *testing.T) {
+	f, err := os.Open("../../examples/ecr-tag-not-found.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	facts, err := Load(f, "ecr-tag-not-found.json", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest time.Time
+	for _, e := range facts.Events {
+		if e.LastSeen.After(newest) {
+			newest = e.LastSeen
+		}
+	}
+	if facts.Now.IsZero() || facts.Now.Before(newest) {
+		t.Errorf("Now = %v, want the newest timestamp in the file (at least %v)", facts.Now, newest)
+	}
 }
