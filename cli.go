@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/pullcheck/pullcheck/config"
 	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/diagnosis/cloud"
 	"github.com/pullcheck/pullcheck/diagnosis/kube"
 	"github.com/pullcheck/pullcheck/diagnosis/podfile"
+	"github.com/pullcheck/pullcheck/diagnosis/registryprobe"
 	"github.com/pullcheck/pullcheck/diagnosis/render"
 )
 
@@ -51,6 +54,9 @@ type cli struct {
 	readSecrets bool
 	timeout     time.Duration
 	exitCode    bool
+	aws         bool
+	probe       bool
+	probeNS     []string
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *cli {
@@ -118,6 +124,9 @@ func (c *cli) rootCommand(cfg config.Config) *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.readSecrets, "read-secrets", cfg.ReadSecrets, "read the type and registry host names of referenced pull secrets, never their credentials ($PULLCHECK_READ_SECRETS)")
 	root.PersistentFlags().DurationVar(&c.timeout, "timeout", cfg.Timeout, "give up on the cluster after this long ($PULLCHECK_TIMEOUT)")
 	root.PersistentFlags().BoolVar(&c.exitCode, "exit-code", false, "exit with status 3 when a failing pod is found")
+	root.PersistentFlags().BoolVar(&c.probe, "probe", cfg.Probe, "read each failing image's manifest from its registry: anonymously, ECR with the bot's own token ($PULLCHECK_PROBE)")
+	root.PersistentFlags().StringSliceVar(&c.probeNS, "probe-secret-namespaces", cfg.ProbeSecretNamespaces, "namespaces whose pull secrets the registry probe may use ($PULLCHECK_PROBE_SECRET_NAMESPACES)")
+	root.PersistentFlags().BoolVar(&c.aws, "aws", cfg.AWS, "gather evidence from ECR, IAM and the VPC with the default AWS credential chain ($PULLCHECK_AWS)")
 	root.AddCommand(c.diagnoseCommand(), c.scanCommand(), c.versionCommand())
 	return root
 }
@@ -224,11 +233,11 @@ func (c *cli) runDiagnose(cmd *cobra.Command, args []string) error {
 	} else {
 		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
 		defer cancel()
-		collector, contextName, err := c.collector()
+		collector, contextName, err := c.collector(ctx)
 		if err != nil {
 			return err
 		}
-		report, err = engine.Diagnose(ctx, clusterFacts{collector, c.clusterName()}, ref)
+		report, err = engine.Diagnose(ctx, collector, ref)
 		if err != nil {
 			return explain(err, contextName, ref)
 		}
@@ -256,11 +265,11 @@ func (c *cli) runScan(cmd *cobra.Command, _ []string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
 	defer cancel()
-	collector, contextName, err := c.collector()
+	collector, contextName, err := c.collector(ctx)
 	if err != nil {
 		return err
 	}
-	reports, err := diagnosis.NewEngine().Scan(ctx, clusterFacts{collector, c.clusterName()}, c.namespace)
+	reports, err := diagnosis.NewEngine().Scan(ctx, collector, c.namespace)
 	if err != nil {
 		return explain(err, contextName, diagnosis.PodRef{Namespace: c.namespace})
 	}
@@ -333,26 +342,47 @@ func (c *cli) loadFile() (*diagnosis.Facts, error) {
 	return facts, nil
 }
 
-func (c *cli) collector() (*kube.Collector, string, error) {
+func (c *cli) collector(ctx context.Context) (clusterFacts, string, error) {
 	cfg, contextName, err := kube.RESTConfig(c.kubeconfig, c.kubeContext)
 	if err != nil {
-		return nil, "", err
+		return clusterFacts{}, "", err
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, "", fmt.Errorf("create a client for context %q: %w", contextName, err)
+		return clusterFacts{}, "", fmt.Errorf("create a client for context %q: %w", contextName, err)
 	}
-	return kube.NewCollector(client, kube.Options{Context: contextName, Now: c.now, ReadSecrets: c.readSecrets}), contextName, nil
+	kc := kube.NewCollector(client, kube.Options{Context: contextName, Now: c.now, ReadSecrets: c.readSecrets})
+	enriched := diagnosis.Enriched{Collector: kc}
+	var gatherer *cloud.Gatherer
+	if c.aws {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMaxAttempts(5))
+		if err != nil {
+			return clusterFacts{}, "", fmt.Errorf("load the AWS configuration (disable with --aws=false): %w", err)
+		}
+		gatherer = cloud.New(awsCfg, cloud.Options{Cluster: c.cluster, Now: c.now})
+		enriched.Enrichers = append(enriched.Enrichers, gatherer)
+	}
+	if c.probe {
+		opts := registryprobe.EnricherOptions{}
+		if gatherer != nil {
+			opts.ECR = gatherer
+		}
+		if len(c.probeNS) > 0 {
+			opts.Secrets = kube.NewSecretCredentials(client, c.probeNS)
+		}
+		enriched.Enrichers = append(enriched.Enrichers, registryprobe.NewEnricher(registryprobe.New(registryprobe.Options{}), opts))
+	}
+	return clusterFacts{enriched, c.cluster}, contextName, nil
 }
 
 // clusterFacts adds the configured EKS cluster name to every collected Facts.
 type clusterFacts struct {
-	kc      *kube.Collector
-	cluster string
+	collector diagnosis.Enriched
+	cluster   string
 }
 
 func (cf clusterFacts) Collect(ctx context.Context, ref diagnosis.PodRef) (*diagnosis.Facts, error) {
-	f, err := cf.kc.Collect(ctx, ref)
+	f, err := cf.collector.Collect(ctx, ref)
 	if f != nil {
 		f.Cluster = cf.cluster
 	}
@@ -360,7 +390,7 @@ func (cf clusterFacts) Collect(ctx context.Context, ref diagnosis.PodRef) (*diag
 }
 
 func (cf clusterFacts) CollectFailing(ctx context.Context, namespace string) ([]*diagnosis.Facts, error) {
-	all, err := cf.kc.CollectFailing(ctx, namespace)
+	all, err := cf.collector.CollectFailing(ctx, namespace)
 	for _, f := range all {
 		f.Cluster = cf.cluster
 	}

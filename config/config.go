@@ -19,6 +19,15 @@ type Config struct {
 	ReadSecrets bool
 	// Timeout bounds one diagnose or scan against the cluster (PULLCHECK_TIMEOUT, default 60s).
 	Timeout time.Duration
+	// AWS enables the cloud evidence checks (PULLCHECK_AWS, default true). They use the
+	// default AWS credential chain and are reported as skipped when it yields nothing.
+	AWS bool
+	// Probe enables the registry probe: the bot reads each failing image's manifest from its
+	// registry (anonymously, ECR with the bot's own token) (PULLCHECK_PROBE, default true).
+	Probe bool
+	// ProbeSecretNamespaces are the namespaces whose pull secrets the probe may use
+	// (PULLCHECK_PROBE_SECRET_NAMESPACES, comma-separated; default none).
+	ProbeSecretNamespaces []string
 	// ScanNamespaces limits scans to these namespaces; empty means all (PULLCHECK_SCAN_NAMESPACES,
 	// comma-separated).
 	ScanNamespaces []string
@@ -26,7 +35,7 @@ type Config struct {
 
 // Defaults returns the settings used when nothing is configured.
 func Defaults() Config {
-	return Config{ReadSecrets: true, Timeout: 60 * time.Second}
+	return Config{ReadSecrets: true, AWS: true, Probe: true, Timeout: 60 * time.Second}
 }
 
 // Load reads the settings through lookupEnv and validates them. The error joins every problem.
@@ -43,6 +52,23 @@ func Load(lookupEnv func(string) (string, bool)) (Config, error) {
 		}
 		c.ReadSecrets = b
 	}
+	if v, ok := lookupEnv("PULLCHECK_AWS"); ok && strings.TrimSpace(v) != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PULLCHECK_AWS=%q: want true or false", v))
+		}
+		c.AWS = b
+	}
+	if v, ok := lookupEnv("PULLCHECK_PROBE"); ok && strings.TrimSpace(v) != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PULLCHECK_PROBE=%q: want true or false", v))
+		}
+		c.Probe = b
+	}
+	if v, ok := lookupEnv("PULLCHECK_PROBE_SECRET_NAMESPACES"); ok {
+		c.ProbeSecretNamespaces = splitList(v)
+	}
 	if v, ok := lookupEnv("PULLCHECK_TIMEOUT"); ok && strings.TrimSpace(v) != "" {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -51,11 +77,7 @@ func Load(lookupEnv func(string) (string, bool)) (Config, error) {
 		c.Timeout = d
 	}
 	if v, ok := lookupEnv("PULLCHECK_SCAN_NAMESPACES"); ok {
-		for _, ns := range strings.Split(v, ",") {
-			if ns = strings.TrimSpace(ns); ns != "" {
-				c.ScanNamespaces = append(c.ScanNamespaces, ns)
-			}
-		}
+		c.ScanNamespaces = splitList(v)
 	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
@@ -77,5 +99,20 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("scan namespace %q is not a valid namespace name: %s", ns, strings.Join(problems, "; ")))
 		}
 	}
+	for _, ns := range c.ProbeSecretNamespaces {
+		if problems := validation.IsDNS1123Label(ns); len(problems) > 0 {
+			errs = append(errs, fmt.Errorf("probe secret namespace %q is not a valid namespace name: %s", ns, strings.Join(problems, "; ")))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -25,7 +25,9 @@ func TestLoad(t *testing.T) {
 	}{
 		{name: "defaults", env: nil, want: Defaults()},
 		{name: "all set", env: map[string]string{"PULLCHECK_CLUSTER": "prod-eks", "PULLCHECK_READ_SECRETS": "false", "PULLCHECK_TIMEOUT": "2m", "PULLCHECK_SCAN_NAMESPACES": "payments, web"},
-			want: Config{Cluster: "prod-eks", ReadSecrets: false, Timeout: 2 * time.Minute, ScanNamespaces: []string{"payments", "web"}}},
+			want: Config{Cluster: "prod-eks", ReadSecrets: false, AWS: true, Probe: true, Timeout: 2 * time.Minute, ScanNamespaces: []string{"payments", "web"}}},
+		{name: "aws off", env: map[string]string{"PULLCHECK_AWS": "false"}, want: Config{ReadSecrets: true, AWS: false, Probe: true, Timeout: 60 * time.Second}},
+		{name: "probe secrets", env: map[string]string{"PULLCHECK_PROBE": "true", "PULLCHECK_PROBE_SECRET_NAMESPACES": "payments"}, want: Config{ReadSecrets: true, AWS: true, Probe: true, ProbeSecretNamespaces: []string{"payments"}, Timeout: 60 * time.Second}},
 		{name: "every problem at once", env: map[string]string{"PULLCHECK_READ_SECRETS": "maybe", "PULLCHECK_TIMEOUT": "soon", "PULLCHECK_SCAN_NAMESPACES": "Bad_NS"},
 			wantErr: []string{"PULLCHECK_READ_SECRETS", "PULLCHECK_TIMEOUT", `"Bad_NS"`}},
 		{name: "negative timeout", env: map[string]string{"PULLCHECK_TIMEOUT": "-5s"}, wantErr: []string{"timeout must be positive"}},

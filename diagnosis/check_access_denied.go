@@ -46,7 +46,115 @@ func checkAccessDenied(f *Facts, c *Container) *Verdict {
 	}
 	v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Read the repository policy in account %s (an Allow for the node role is needed across accounts; a Deny wins everywhere)", c.Image.Account), Commands: []string{
 		fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text", c.Image.Region, c.Image.Account, c.Image.Path)}})
+	if settled := accessEvidence(f, c, x, v); settled != nil {
+		return settled
+	}
 	return v
+}
+
+// accessEvidence weighs IAM's simulation, the repository policy and the ecr.dkr endpoint
+// policy for a 403 on an ECR manifest. It returns a different verdict when the endpoint
+// policy is the reason, or refines v in place and returns nil.
+func accessEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
+	if n := f.Network(); n != nil {
+		if ep := n.Endpoints["ecr.dkr"]; ep != nil && ep.PolicyDenies != "" && ep.PrivateDNS {
+			return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
+				Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.dkr) does not allow %s for %s: the registry answers 403 through it.", ep.ID, ep.PolicyDenies, principal(f)),
+				Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s on %s", ep.ID, ep.PolicyDenies, c.Image.RepositoryARN())),
+				Fixes:        []Fix{endpointPolicyFix(f, ep)},
+				Notes:        []string{noteIRSA(f)},
+				RestartHelps: v.RestartHelps,
+			}
+		}
+	}
+	p := f.Principal()
+	ev := f.ECR(c)
+	if ev != nil && ev.Policy != nil && ev.Policy.DenyStatement != "" {
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The repository policy of %s explicitly denies %s (statement %s): a Deny wins over every Allow.", c.Image.Path, principal(f), ev.Policy.DenyStatement)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:GetRepositoryPolicy (account %s): statement %s denies ecr:BatchGetImage to %s", c.Image.Account, ev.Policy.DenyStatement, roleARNOr(p)))
+		v.Alternatives = nil
+		v.Fixes = append([]Fix{{Title: fmt.Sprintf("Remove or narrow statement %s of the repository policy (set-repository-policy replaces the whole policy)", ev.Policy.DenyStatement), Commands: []string{
+			fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text > current.json", c.Image.Region, c.Image.Account, c.Image.Path),
+			fmt.Sprintf(`jq 'del(.Statement[] | select(.Sid == "%s"))' current.json > new.json`, ev.Policy.DenyStatement),
+			fmt.Sprintf("aws ecr set-repository-policy --region %s --registry-id %s --repository-name %s --policy-text file://new.json", c.Image.Region, c.Image.Account, c.Image.Path),
+		}}}, v.Fixes...)
+		return nil
+	}
+	if p == nil || p.RoleARN == "" {
+		return nil
+	}
+	if denied := deniedActions(f, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"); len(denied) > 0 {
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The role %s that pulls for %s may not call %s on %s.", p.RoleName, x.nodeLabel(), strings.Join(denied, " or "), c.Image.Path)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s on %s: %s; attached policies: %s", p.RoleARN, c.Image.RepositoryARN(), decisionsText(p, denied), orDash(strings.Join(p.AttachedPolicies, ", "))))
+		v.Alternatives = nil
+		v.Fixes = append([]Fix{attachPullPolicy(f, x)}, dropNodeRoleDiscovery(v.Fixes)...)
+		v.Verify = simulateCommand(f, c)
+		return nil
+	}
+	roleAccount := accountOfARN(p.RoleARN)
+	if ev != nil && ev.Policy != nil && roleAccount != "" && roleAccount != c.Image.Account && ev.Policy.Allows == No {
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("%s is in account %s, the pulling role %s in account %s: a cross-account pull needs an Allow in the repository policy, and there is none for this role.", c.Image.Path, c.Image.Account, p.RoleName, roleAccount)
+		what := "has no statement allowing it"
+		if !ev.Policy.Exists {
+			what = "does not exist"
+		}
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:GetRepositoryPolicy (account %s): the policy %s for %s", c.Image.Account, what, p.RoleARN))
+		v.Alternatives = nil
+		start := fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text > current.json", c.Image.Region, c.Image.Account, c.Image.Path)
+		if !ev.Policy.Exists {
+			start = `echo '{"Version":"2012-10-17","Statement":[]}' > current.json`
+		}
+		v.Fixes = append([]Fix{{Title: fmt.Sprintf("In account %s, allow %s to pull from %s (merged into the existing policy)", c.Image.Account, p.RoleName, c.Image.Path), Commands: []string{
+			start,
+			fmt.Sprintf(`jq '.Statement += [{"Sid":"AllowPullFrom%s","Effect":"Allow","Principal":{"AWS":"%s"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"]}]' current.json > new.json`, sidSafe(roleAccount), p.RoleARN),
+			fmt.Sprintf("aws ecr set-repository-policy --region %s --registry-id %s --repository-name %s --policy-text file://new.json", c.Image.Region, c.Image.Account, c.Image.Path),
+		}}}, dropNodeRoleDiscovery(v.Fixes)...)
+		return nil
+	}
+	if allowedActions(f, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer") {
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy allows %s ecr:BatchGetImage on %s: the refusal comes from elsewhere (repository policy conditions, an SCP, a permissions boundary, or an endpoint policy)", p.RoleName, c.Image.RepositoryARN()))
+		if ev != nil && ev.Policy != nil && len(ev.Policy.Conditions) > 0 {
+			v.Evidence = append(v.Evidence, "the repository policy's statements carry conditions: "+strings.Join(ev.Policy.Conditions, ", "))
+		}
+	}
+	return nil
+}
+
+func decisionsText(p *PrincipalEvidence, actions []string) string {
+	var parts []string
+	for _, a := range actions {
+		parts = append(parts, a+" "+p.Decisions[a])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func roleARNOr(p *PrincipalEvidence) string {
+	if p == nil || p.RoleARN == "" {
+		return "the pulling role"
+	}
+	return p.RoleARN
+}
+
+func accountOfARN(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) > 4 {
+		return parts[4]
+	}
+	return ""
+}
+
+// sidSafe keeps the characters a policy statement ID allows.
+func sidSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // excerptAround returns up to n bytes of text starting a little before the phrase.

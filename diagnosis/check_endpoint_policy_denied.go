@@ -35,9 +35,50 @@ func checkLayerDenied(f *Facts, c *Container) *Verdict {
 			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=service-name,Values=com.amazonaws.%s.s3 --query 'VpcEndpoints[].[VpcEndpointId,VpcId,PolicyDocument]' --output text`, region, region),
 		}})
 	}
-	if disc != nil && region != "" { // the command below needs $VPC from the first fix
-		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Allow s3:GetObject on arn:aws:s3:::prod-%s-starport-layer-bucket/* in that policy (merge it with the statements already there)", region), Commands: []string{
-			fmt.Sprintf(`aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id "$(aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=com.amazonaws.%s.s3 --query 'VpcEndpoints[0].VpcEndpointId' --output text)" --policy-document file://s3-endpoint-policy.json`, region, region, region)}})
+	if disc != nil && region != "" { // the commands below need $VPC from the first fix
+		v.Fixes = append(v.Fixes, layerPolicyFix(region, fmt.Sprintf(`"$(aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=%s --query 'VpcEndpoints[0].VpcEndpointId' --output text)"`, region, endpointService(region, "s3"))))
+	}
+	if settled := layerEvidence(f, c, x, v); settled != nil {
+		return settled
 	}
 	return v
+}
+
+// layerPolicyFix merges an Allow for ECR's layer bucket into the S3 endpoint's policy.
+func layerPolicyFix(region, endpointArg string) Fix {
+	bucket := "arn:aws:s3:::prod-" + region + "-starport-layer-bucket/*"
+	return Fix{Title: fmt.Sprintf("Allow s3:GetObject on %s in the S3 endpoint's policy, merged with the statements already there", bucket), Commands: []string{
+		fmt.Sprintf("aws ec2 describe-vpc-endpoints --region %s --vpc-endpoint-ids %s --query 'VpcEndpoints[0].PolicyDocument' --output text > current.json", region, endpointArg),
+		fmt.Sprintf(`jq '.Statement += [{"Sid":"AllowEcrLayers","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"%s"}]' current.json > new.json`, bucket),
+		fmt.Sprintf("aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id %s --policy-document file://new.json", region, endpointArg),
+	}}
+}
+
+// layerEvidence settles a layer 403 with the S3 endpoint policy, the repository's KMS key and
+// IAM's simulation of ecr:GetDownloadUrlForLayer.
+func layerEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
+	if n := f.Network(); n != nil && f.Node != nil {
+		if ep := n.Endpoints["s3"]; ep != nil && ep.PolicyDenies != "" && ep.OnNodeRouteTable == Yes {
+			v.Confidence = Confirmed
+			v.Alternatives = nil
+			v.Summary = fmt.Sprintf("The policy of S3 gateway endpoint %s on the node's route table %s does not allow %s, so the layers of %s cannot be downloaded.", ep.ID, n.RouteTable, ep.PolicyDenies, c.Image.Raw)
+			v.Evidence = append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies))
+			v.Fixes = []Fix{layerPolicyFix(f.Node.Region, ep.ID)}
+			return nil
+		}
+	}
+	if ev := f.ECR(c); ev != nil && ev.EncryptionType == "KMS" && ev.KMSKeyState != "" && ev.KMSKeyState != "Enabled" {
+		return kmsVerdict(f, c, ev)
+	}
+	if p := f.Principal(); p != nil && len(deniedActions(f, "ecr:GetDownloadUrlForLayer")) > 0 {
+		return &Verdict{Cause: CauseAccessDenied, Confidence: Confirmed,
+			Summary:      fmt.Sprintf("The role %s may read the manifest of %s but not its layers: ecr:GetDownloadUrlForLayer is %s.", p.RoleName, c.Image.Raw, p.Decisions["ecr:GetDownloadUrlForLayer"]),
+			Evidence:     append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s on %s: ecr:GetDownloadUrlForLayer %s", p.RoleARN, c.Image.RepositoryARN(), p.Decisions["ecr:GetDownloadUrlForLayer"])),
+			Fixes:        []Fix{attachPullPolicy(f, x)},
+			Verify:       simulateCommand(f, c),
+			Notes:        []string{noteIRSA(f)},
+			RestartHelps: v.RestartHelps,
+		}
+	}
+	return nil
 }

@@ -7,6 +7,9 @@ func checkKMS(f *Facts, c *Container) *Verdict {
 	if c.Signal.Kind != SigKMS {
 		return nil
 	}
+	if ev := f.ECR(c); ev != nil && ev.EncryptionType == "KMS" && ev.KMSKeyState != "" {
+		return kmsVerdict(f, c, ev)
+	}
 	v := &Verdict{Cause: CauseKMSDenied, Confidence: Likely,
 		Summary:      fmt.Sprintf("Layers of %s cannot be decrypted: the repository's KMS key is disabled, scheduled for deletion, or ECR's grant on it was revoked.", c.Image.Raw),
 		Notes:        []string{noteKMSDecrypt},
@@ -20,5 +23,33 @@ func checkKMS(f *Facts, c *Container) *Verdict {
 			fmt.Sprintf(`aws kms enable-key --region %s --key-id "$KEY"`, c.Image.Region),
 		}})
 	}
+	return v
+}
+
+// kmsVerdict is the verdict when ECR's evidence shows the repository's KMS key: confirmed
+// when the key is not usable, with the commands on that very key.
+func kmsVerdict(f *Facts, c *Container, ev *ECRImageEvidence) *Verdict {
+	region := c.Image.Region
+	v := &Verdict{Cause: CauseKMSDenied, Confidence: Likely,
+		Evidence:     []string{fmt.Sprintf("ecr:DescribeRepositories: %s is encrypted with KMS key %s; kms:DescribeKey: %s", c.Image.Path, ev.KMSKey, ev.KMSKeyState)},
+		Notes:        []string{noteKMSDecrypt},
+		RestartHelps: RestartAdvice{Helps: true, Reason: "once the key is usable again, a new pod pulls at once"}}
+	switch ev.KMSKeyState {
+	case "Enabled":
+		v.Summary = fmt.Sprintf("The KMS key %s of %s is enabled: if layers still cannot be decrypted, ECR's grant on the key was revoked; a new repository gets new grants.", ev.KMSKey, c.Image.Path)
+		v.Fixes = []Fix{{Title: "List the key's grants (ECR's grant names the repository)", Commands: []string{
+			fmt.Sprintf("aws kms list-grants --region %s --key-id %s --query 'Grants[].[GranteePrincipal,Operations]' --output text", region, ev.KMSKey)}}}
+	case "PendingDeletion":
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s is scheduled for deletion, so ECR cannot decrypt its layers.", ev.KMSKey, c.Image.Path)
+		v.Fixes = []Fix{{Title: "Cancel the deletion and enable the key", Commands: []string{
+			fmt.Sprintf("aws kms cancel-key-deletion --region %s --key-id %s", region, ev.KMSKey),
+			fmt.Sprintf("aws kms enable-key --region %s --key-id %s", region, ev.KMSKey)}}}
+	default:
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s is %s, so ECR cannot decrypt its layers.", ev.KMSKey, c.Image.Path, ev.KMSKeyState)
+		v.Fixes = []Fix{{Title: "Enable the key", Commands: []string{fmt.Sprintf("aws kms enable-key --region %s --key-id %s", region, ev.KMSKey)}}}
+	}
+	v.Verify = fmt.Sprintf("aws kms describe-key --region %s --key-id %s --query KeyMetadata.KeyState --output text", region, ev.KMSKey)
 	return v
 }

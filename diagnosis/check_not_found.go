@@ -88,6 +88,10 @@ func ecrNotFound(f *Facts, c *Container, x cmdContext, v *Verdict) {
 		idArg = "imageDigest=" + img.Digest
 	}
 	base := fmt.Sprintf("--region %s --registry-id %s --repository-name %s", img.Region, img.Account, img.Path)
+	if ev := f.ECR(c); ev != nil && (ev.RepositoryExists != Unknown || ev.ImageExists != Unknown) {
+		ecrEvidenceNotFound(f, c, x, v, ev, base)
+		return
+	}
 	v.Fixes = append([]Fix{{Title: "Ask ECR which part is missing (RepositoryNotFoundException, ImageNotFoundException, or imageStatus ARCHIVED)", Commands: []string{
 		fmt.Sprintf("aws ecr describe-images %s --image-ids %s", base, idArg),
 		fmt.Sprintf("aws ecr describe-images %s --query 'sort_by(imageDetails,&imagePushedAt)[-10:].[imageTags[0],imageDigest,imagePushedAt]' --output text", base),
@@ -107,4 +111,107 @@ func ecrNotFound(f *Facts, c *Container, x cmdContext, v *Verdict) {
 	if f.Node != nil && f.Node.Region != "" && f.Node.Region != img.Region {
 		v.Evidence = append(v.Evidence, fmt.Sprintf("the image is in region %s, the node in %s: check the repository exists in %s (VPC endpoints do not serve other regions)", img.Region, f.Node.Region, img.Region))
 	}
+}
+
+// ecrEvidenceNotFound settles a `not found` with what the ECR API said: which part is missing,
+// whether the tag is archived, which lifecycle rule expires such tags, and what tags exist.
+func ecrEvidenceNotFound(f *Facts, c *Container, x cmdContext, v *Verdict, ev *ECRImageEvidence, base string) {
+	img := c.Image
+	where := fmt.Sprintf("account %s, region %s", img.Account, img.Region)
+	v.Alternatives = nil
+	v.Notes = removeString(v.Notes, noteNotFoundAmbiguous)
+	switch {
+	case ev.RepositoryExists == No && ev.PullThroughCache != nil:
+		rule := ev.PullThroughCache
+		v.Cause, v.Confidence = CausePullThroughCache, Likely
+		v.Summary = fmt.Sprintf("%s is a pull-through cache repository (rule %s -> %s) that was never created: the first pull could not import %s from the upstream registry.", img.Path, rule.Prefix, rule.UpstreamURL, strings.TrimPrefix(img.Path, rule.Prefix+"/"))
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeRepositories (%s): no repository %s; pull-through cache rule %s -> %s", where, img.Path, rule.Prefix, rule.UpstreamURL))
+		denied := deniedActions(f, "ecr:CreateRepository", "ecr:BatchImportUpstreamImage")
+		if len(denied) > 0 {
+			v.Confidence = Confirmed
+			v.Summary += fmt.Sprintf(" The pulling role may not call %s.", strings.Join(denied, " or "))
+			v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s: %s denied on %s", roleName(f), strings.Join(denied, ", "), img.RepositoryARN()))
+			if role := roleName(f); role != "" {
+				v.Fixes = append([]Fix{{Title: fmt.Sprintf("Let %s create and fill pull-through cache repositories under %s/", role, rule.Prefix), Commands: []string{
+					fmt.Sprintf(`aws iam put-role-policy --role-name %s --policy-name ecr-pull-through-cache-%s --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:BatchImportUpstreamImage","ecr:CreateRepository"],"Resource":"arn:%s:ecr:%s:%s:repository/%s/*"}]}'`, role, rule.Prefix, img.Partition, img.Region, img.Account, rule.Prefix)}}}, v.Fixes...)
+			}
+		} else if strings.HasPrefix(rule.UpstreamURL, "registry-1.docker.io") && !strings.Contains(img.Path, "/library/") && strings.Count(strings.TrimPrefix(img.Path, rule.Prefix+"/"), "/") == 0 {
+			v.Evidence = append(v.Evidence, "Docker Hub official images need the library/ path in a pull-through cache reference")
+		}
+	case ev.RepositoryExists == No:
+		v.Cause, v.Confidence = CauseRepositoryNotFound, Confirmed
+		v.Summary = fmt.Sprintf("ECR (%s) has no repository %s.", where, img.Path)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeRepositories (%s): RepositoryNotFoundException for %s", where, img.Path))
+		v.Fixes = append([]Fix{{Title: "If the reference is right, create the repository and push the image", Commands: []string{
+			fmt.Sprintf("aws ecr create-repository --region %s --repository-name %s --image-tag-mutability IMMUTABLE", img.Region, img.Path),
+			fmt.Sprintf("aws ecr get-login-password --region %s | docker login --username AWS --password-stdin %s", img.Region, img.Domain),
+			fmt.Sprintf("docker push %s", img.Full),
+		}}}, v.Fixes...)
+	case ev.ImageStatus == "ARCHIVED":
+		v.Cause, v.Confidence = CauseTagNotFound, Confirmed
+		v.Summary = fmt.Sprintf("%s is archived in ECR: archived images stay listed but cannot be pulled (ECR answers 404) until restored.", img.Full)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeImages (%s): %s has imageStatus ARCHIVED", where, img.Reference()))
+		v.Fixes = append([]Fix{{Title: "Restore the image to the standard storage class (it becomes pullable once ACTIVE)", Commands: []string{
+			fmt.Sprintf("aws ecr update-image-storage-class %s --image-id %s --target-storage-class STANDARD", base, imageIDArg(img)),
+			fmt.Sprintf("aws ecr describe-images %s --image-ids %s --query 'imageDetails[0].imageStatus' --output text", base, imageIDArg(img)),
+		}}}, v.Fixes...)
+	case ev.ImageExists == No:
+		v.Cause, v.Confidence = CauseTagNotFound, Confirmed
+		v.Summary = fmt.Sprintf("The ECR repository %s exists, but has no image %s.", img.Path, img.Reference())
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeImages (%s): ImageNotFoundException for %s in %s", where, img.Reference(), img.Path))
+		if len(ev.RecentTags) > 0 {
+			v.Evidence = append(v.Evidence, fmt.Sprintf("tags that do exist in %s: %s", img.Path, strings.Join(ev.RecentTags, ", ")))
+			if cmd := x.setImage(img.Repository() + ":" + ev.RecentTags[0]); cmd != "" {
+				v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Or deploy a tag that exists (%s is the highest)", ev.RecentTags[0]), Commands: []string{cmd}})
+			}
+		}
+		if r := ev.ExpiringRule; r != nil && r.Action == "expire" {
+			v.Evidence = append(v.Evidence, fmt.Sprintf("lifecycle rule %d (%q) expires %s images%s by %s %d%s: an image like this one may have been deleted by it",
+				r.Priority, r.Description, r.TagStatus, prefixesText(r.TagPrefixes), r.CountType, r.CountNumber, unitText(r.CountUnit)))
+			v.Notes = append(v.Notes, "To keep tags that are deployed, give release tags a higher-priority rule that keeps them, or count by sinceImagePulled; preview a change with aws ecr start-lifecycle-policy-preview before applying it.")
+		}
+		if ev.PullThroughCache != nil {
+			v.Alternatives = append(v.Alternatives, CausePullThroughCache)
+		}
+		if img.Digest != "" {
+			v.Summary = fmt.Sprintf("The ECR repository %s exists, but no longer has the image %s that the pod is pinned to.", img.Path, img.Digest)
+		}
+	case ev.ImageExists == Yes:
+		// Conflict: the kubelet saw `not found`, the API finds the image now.
+		v.Cause, v.Confidence = CauseTagNotFound, Possible
+		v.Summary = fmt.Sprintf("ECR has %s now, but the node got `not found`: the image was most likely pushed after the last pull attempt (replication or CI lag). A new pull should succeed.", img.Full)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: ecr:DescribeImages (%s) finds %s (status %s, pushed %s) while the kubelet reports not found", where, img.Reference(), orDash(ev.ImageStatus), ev.PushedAt.UTC().Format("2006-01-02T15:04:05Z")))
+		v.RestartHelps = RestartAdvice{Helps: true, Reason: "the image exists now, so a new pod pulls it at once instead of waiting out the back-off"}
+	}
+}
+
+func imageIDArg(img ImageRef) string {
+	if img.Digest != "" {
+		return "imageDigest=" + img.Digest
+	}
+	return "imageTag=" + img.Tag
+}
+
+func prefixesText(p []string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return " matching " + strings.Join(p, ", ")
+}
+
+func unitText(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " " + u
+}
+
+func removeString(list []string, s string) []string {
+	var out []string
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
 }

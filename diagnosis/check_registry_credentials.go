@@ -51,6 +51,9 @@ func checkRegistryCredentials(f *Facts, c *Container) *Verdict {
 		v.Evidence = append(v.Evidence, fmt.Sprintf("service account %s has eks.amazonaws.com/ecr-role-arn %s: on nodes whose credential provider passes service-account tokens, that role pulls, and its trust policy must accept the cluster's OIDC issuer", sa.Name, sa.ECRRoleARN))
 	}
 	v.Evidence = append(v.Evidence, fmt.Sprintf("the image is in ECR account %s, region %s: %s pulls it", c.Image.Account, c.Image.Region, who))
+	if settled := credentialsEvidence(f, c, x, v); settled != nil {
+		return settled
+	}
 	if f.Node != nil && f.Node.Fargate {
 		if fix, ok := fargateRoleFix(f, x); ok {
 			v.Fixes = append(v.Fixes, fix)
@@ -88,4 +91,106 @@ func fargateRoleFix(f *Facts, x cmdContext) (Fix, bool) {
 		fmt.Sprintf("ROLE_ARN=$(aws eks describe-fargate-profile --region %s --cluster-name %s --fargate-profile-name %s --query fargateProfile.podExecutionRoleArn --output text)", region, f.Cluster, n.FargateProfile),
 		fmt.Sprintf(`aws iam attach-role-policy --role-name "${ROLE_ARN##*/}" --policy-arn %s`, x.policyARN("AmazonEKSFargatePodExecutionRolePolicy")),
 	}}, true
+}
+
+// credentialsEvidence weighs the cloud evidence for a missing ECR credential. It returns a
+// different verdict when the evidence points elsewhere (the ecr.api path, an endpoint policy),
+// or refines v in place and returns nil.
+func credentialsEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
+	p := f.Principal()
+	api := servicePath(f, "ecr.api")
+	if api.reachable == No {
+		w := &Verdict{Cause: CauseRegistryUnreachable, Confidence: Confirmed,
+			Summary: fmt.Sprintf("This looks like an authentication error but is a network one: %s cannot reach ecr.api in %s, so the kubelet's credential provider got no token and the pull went out without credentials.",
+				x.nodeLabel(), f.Node.Region),
+			Evidence:     append(v.Evidence, api.why),
+			Notes:        []string{noteEcrAPILooksLikeAuth, noteNetworkPolicy, noteIRSA(f)},
+			RestartHelps: RestartAdvice{Helps: true, Reason: "once the node reaches ecr.api, a new pod gets a token and pulls at once instead of waiting out the back-off"},
+			Alternatives: []Cause{CauseRegistryCredentials},
+		}
+		if api.fix != nil {
+			w.Fixes = append(w.Fixes, *api.fix)
+		}
+		return w
+	}
+	if n := f.Network(); n != nil {
+		if ep := n.Endpoints["ecr.api"]; ep != nil && ep.PolicyDenies != "" {
+			return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
+				Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.api) does not allow %s for %s, so the credential provider gets no token.", ep.ID, ep.PolicyDenies, principal(f)),
+				Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies)),
+				Fixes:        []Fix{endpointPolicyFix(f, ep)},
+				RestartHelps: RestartAdvice{Helps: true, Reason: "once the endpoint policy allows the call, a new pod gets a token at once"},
+			}
+		}
+	}
+	if api.why != "" {
+		v.Evidence = append(v.Evidence, api.why)
+	}
+	if p == nil {
+		return nil
+	}
+	if p.IMDSEnabled == No && f.Node != nil && f.Node.InstanceID != "" {
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("Instance metadata (IMDS) is turned off on %s, so the kubelet's credential provider finds no credentials for ECR and pulls anonymously.", f.Node.InstanceID)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ec2:DescribeInstances: %s has MetadataOptions.HttpEndpoint disabled", f.Node.InstanceID))
+		v.Fixes = append([]Fix{{Title: "Turn instance metadata back on (hop limit 1 is enough for the kubelet); change the launch template too", Commands: []string{
+			fmt.Sprintf("aws ec2 modify-instance-metadata-options --region %s --instance-id %s --http-endpoint enabled --http-tokens required --http-put-response-hop-limit 1", f.Node.Region, f.Node.InstanceID)}}}, v.Fixes...)
+		return nil
+	}
+	if denied := deniedActions(f, "ecr:GetAuthorizationToken"); len(denied) > 0 {
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The role %s that pulls for %s may not call ecr:GetAuthorizationToken, so the kubelet gets no ECR token and pulls without credentials.", p.RoleName, x.nodeLabel())
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s: ecr:GetAuthorizationToken %s; attached policies: %s", p.RoleARN, p.Decisions["ecr:GetAuthorizationToken"], orDash(strings.Join(p.AttachedPolicies, ", "))))
+		v.Alternatives = nil
+		v.Fixes = append([]Fix{attachPullPolicy(f, x)}, dropNodeRoleDiscovery(v.Fixes)...)
+		v.Verify = simulateCommand(f, c)
+		return nil
+	}
+	if allowedActions(f, "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer") {
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s allows ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on %s", p.RoleARN, c.Image.RepositoryARN()))
+		if api.reachable == Yes {
+			v.Summary += " The role's permissions and the path to ecr.api both look right: look at the node's credential provider configuration (a custom image host, a KEP-4412 service-account token setup) and at static ECR tokens in pull secrets."
+		}
+	}
+	return nil
+}
+
+// attachPullPolicy attaches AmazonEC2ContainerRegistryPullOnly (Fargate: the pod execution
+// policy) to the pulling role, named directly when the evidence knows it.
+func attachPullPolicy(f *Facts, x cmdContext) Fix {
+	p := f.Principal()
+	policy := "AmazonEC2ContainerRegistryPullOnly"
+	if p.Kind == "fargate-execution-role" {
+		policy = "AmazonEKSFargatePodExecutionRolePolicy"
+	}
+	return Fix{Title: fmt.Sprintf("Give %s ECR pull permissions (%s)", p.RoleName, policy), Commands: []string{
+		fmt.Sprintf("aws iam attach-role-policy --role-name %s --policy-arn %s", p.RoleName, x.policyARN(policy))}}
+}
+
+// simulateCommand shows what IAM allows the pulling role on the repository.
+func simulateCommand(f *Facts, c *Container) string {
+	p := f.Principal()
+	return fmt.Sprintf("aws iam simulate-principal-policy --policy-source-arn %s --action-names ecr:GetAuthorizationToken ecr:BatchGetImage ecr:GetDownloadUrlForLayer --resource-arns %s --query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text", p.RoleARN, c.Image.RepositoryARN())
+}
+
+// dropNodeRoleDiscovery removes the fixes that look the node role up, once it is known.
+func dropNodeRoleDiscovery(fixes []Fix) []Fix {
+	var out []Fix
+	for _, fx := range fixes {
+		if len(fx.Commands) > 0 && strings.HasPrefix(fx.Commands[0], "PROFILE=$(") {
+			continue
+		}
+		out = append(out, fx)
+	}
+	return out
+}
+
+// endpointPolicyFix shows the endpoint's policy and how to replace it with one that allows
+// the pull (merged by the user with what must stay).
+func endpointPolicyFix(f *Facts, ep *VPCEndpoint) Fix {
+	region := f.Node.Region
+	return Fix{Title: fmt.Sprintf("Read endpoint %s's policy and allow the pull in it (keep the statements you need)", ep.ID), Commands: []string{
+		fmt.Sprintf("aws ec2 describe-vpc-endpoints --region %s --vpc-endpoint-ids %s --query 'VpcEndpoints[0].PolicyDocument' --output text", region, ep.ID),
+		fmt.Sprintf(`aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id %s --reset-policy`, region, ep.ID),
+	}}
 }

@@ -36,6 +36,9 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 	} else {
 		v.Notes = append(v.Notes, noteSGForPods)
 	}
+	if settled := networkEvidence(f, c, x, v); settled {
+		return v
+	}
 	if rel, ok := f.Related[c.Image.Raw]; ok && rel.Nodes > 1 {
 		v.Evidence = append(v.Evidence, fmt.Sprintf("pods on %d nodes fail to reach %s: a cluster-wide network or registry problem, not this workload", rel.Nodes, c.Image.Domain))
 	}
@@ -74,4 +77,55 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 func looksLikeTypoOfECR(host string) bool {
 	h := strings.ToLower(host)
 	return (strings.Contains(h, "dkr") || strings.Contains(h, "ecr")) && strings.Contains(h, "amazonaws")
+}
+
+// networkEvidence settles an ECR timeout with the node's route table and VPC endpoints: it
+// names the missing piece (NAT, the ecr.dkr endpoint, private DNS, a security group, the S3
+// gateway endpoint) and gives the change with real IDs. It reports whether it settled v.
+func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) bool {
+	if !(c.Image.IsECR() || c.Signal.LayerBucket) || f.Network() == nil {
+		return false
+	}
+	switch c.Signal.Kind {
+	case SigTimeout, SigNetUnreachable, SigRefused, SigDNS:
+	default:
+		return false
+	}
+	suffix := "ecr.dkr"
+	if c.Signal.LayerBucket || c.Signal.Stage == StageFetch {
+		suffix = "s3"
+	}
+	path := servicePath(f, suffix)
+	switch path.reachable {
+	case No:
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("%s has no working path to %s in %s: %s.", capitalize(x.nodeLabel()), suffixLabel(suffix), f.Node.Region, path.why)
+		v.Evidence = append(v.Evidence, path.why)
+		v.Fixes = nil
+		if path.fix != nil {
+			v.Fixes = append(v.Fixes, *path.fix)
+		}
+		if suffix == "ecr.dkr" { // a private subnet needs all three endpoints
+			for _, other := range []string{"ecr.api", "s3"} {
+				if p := servicePath(f, other); p.reachable == No && p.fix != nil {
+					v.Evidence = append(v.Evidence, p.why)
+					v.Fixes = append(v.Fixes, *p.fix)
+				}
+			}
+		}
+		return true
+	case Yes:
+		v.Evidence = append(v.Evidence, path.why+": the VPC side looks right, so look at network ACLs, the node's security group egress, a proxy, or DNS")
+	}
+	return false
+}
+
+func suffixLabel(suffix string) string {
+	switch suffix {
+	case "s3":
+		return "ECR's S3 layer storage"
+	case "ecr.api":
+		return "the ECR API (ecr.api)"
+	}
+	return "the ECR registry (ecr.dkr)"
 }

@@ -52,6 +52,7 @@ func (e *Engine) evaluateContainer(f *Facts, c *Container) Finding {
 	if best == nil {
 		best, bestID = unknownVerdict(f, c), "unknown"
 	}
+	probeEvidence(f, c, best)
 	fd := Finding{
 		Container:     c.Name,
 		ContainerKind: c.Kind,

@@ -165,3 +165,40 @@ type VPCEndpoint struct {
 	// PolicyDenies names what the endpoint policy refuses (an ECR action, the layer bucket).
 	PolicyDenies string
 }
+
+// deniedActions returns the actions among want that IAM's simulation denies the pulling role.
+func deniedActions(f *Facts, want ...string) []string {
+	p := f.Principal()
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range want {
+		if d := p.Decisions[a]; d == "implicitDeny" || d == "explicitDeny" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// allowedActions reports whether the simulation allowed every one of want (false when unknown).
+func allowedActions(f *Facts, want ...string) bool {
+	p := f.Principal()
+	if p == nil || len(p.Decisions) == 0 {
+		return false
+	}
+	for _, a := range want {
+		if p.Decisions[a] != "allowed" {
+			return false
+		}
+	}
+	return true
+}
+
+// roleName is the pulling role's name, or "".
+func roleName(f *Facts) string {
+	if p := f.Principal(); p != nil {
+		return p.RoleName
+	}
+	return ""
+}

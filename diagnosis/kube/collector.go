@@ -104,7 +104,7 @@ func (c *Collector) Collect(ctx context.Context, ref diagnosis.PodRef) (*diagnos
 			f.Events = append(f.Events, e.event)
 		}
 	}
-	sortEvents(f.Events)
+	diagnosis.SortEvents(f.Events)
 	r.podFacts(ctx, pod, f) // every read it makes was prefetched
 	f.Related = related
 	if relatedSkp != nil {

@@ -148,7 +148,7 @@ func distributeEvents(all []*diagnosis.Facts, byNS map[string]*namespaceEvents) 
 		ne.events = nil
 	}
 	for _, f := range all {
-		sortEvents(f.Events)
+		diagnosis.SortEvents(f.Events)
 	}
 }
 

@@ -76,7 +76,7 @@ type run struct {
 	sem      chan struct{}
 	nodes    memo[*diagnosis.NodeFacts]
 	accounts memo[*diagnosis.ServiceAccountFacts]
-	secrets  memo[secretInfo]
+	secrets  memo[diagnosis.PullSecret] // Name and From are set by the caller
 	owners   memo[*controller]
 }
 
@@ -105,7 +105,7 @@ func (r *run) node(ctx context.Context, name string) (*diagnosis.NodeFacts, erro
 		if err != nil {
 			return nil, err
 		}
-		return nodeFacts(n), nil
+		return diagnosis.NodeFactsFrom(n), nil
 	})
 }
 
@@ -123,20 +123,21 @@ func (r *run) serviceAccount(ctx context.Context, namespace, name string) (*diag
 		case err != nil:
 			return nil, err
 		}
-		return serviceAccountFacts(sa), nil
+		return diagnosis.ServiceAccountFactsFrom(sa), nil
 	})
 }
 
-// secret reads a pull secret's type and host keys; every outcome is a status, never an error.
-func (r *run) secret(ctx context.Context, namespace, name string) secretInfo {
+// secret reads a pull secret's type and host keys; every outcome is a status, never an
+// error. The caller sets the Name and From of the result.
+func (r *run) secret(ctx context.Context, namespace, name string) diagnosis.PullSecret {
 	a := access{verb: "get", resource: "secrets", namespace: namespace}
 	if !r.c.opts.ReadSecrets {
-		return secretInfo{
-			status: diagnosis.SecretUnchecked,
-			detail: "reading pull secrets is off; turn on ReadSecrets (--read-secrets) and grant " + a.needs(),
+		return diagnosis.PullSecret{
+			Status: diagnosis.SecretUnchecked,
+			Detail: "reading pull secrets is off; turn on ReadSecrets (--read-secrets) and grant " + a.needs(),
 		}
 	}
-	info, _ := r.secrets.get(ctx, namespace+"/"+name, func(ctx context.Context) (secretInfo, error) {
+	info, _ := r.secrets.get(ctx, namespace+"/"+name, func(ctx context.Context) (diagnosis.PullSecret, error) {
 		var s *corev1.Secret
 		err := r.call(ctx, func() (err error) {
 			s, err = r.c.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
@@ -146,11 +147,11 @@ func (r *run) secret(ctx context.Context, namespace, name string) secretInfo {
 		case err == nil:
 			return readSecret(s), nil
 		case apierrors.IsNotFound(err):
-			return secretInfo{status: diagnosis.SecretMissing, detail: "not found in namespace " + namespace}, nil
+			return diagnosis.PullSecret{Status: diagnosis.SecretMissing, Detail: "not found in namespace " + namespace}, nil
 		case apierrors.IsForbidden(err):
-			return secretInfo{status: diagnosis.SecretForbidden, detail: "cannot read it: needs " + a.needs()}, nil
+			return diagnosis.PullSecret{Status: diagnosis.SecretForbidden, Detail: "cannot read it: needs " + a.needs()}, nil
 		default:
-			return secretInfo{status: diagnosis.SecretError, detail: "cannot read it: " + errorText(err)}, nil
+			return diagnosis.PullSecret{Status: diagnosis.SecretError, Detail: "cannot read it: " + errorText(err)}, nil
 		}
 	})
 	return info
@@ -200,13 +201,6 @@ func (r *run) owner(ctx context.Context, namespace, kind, name string) (*control
 	})
 }
 
-func serviceAccountName(pod *corev1.Pod) string {
-	if pod.Spec.ServiceAccountName != "" {
-		return pod.Spec.ServiceAccountName
-	}
-	return "default"
-}
-
 // prefetch starts, on g, every read podFacts will make for pod, so that a single-pod
 // collection waits for one round trip instead of a sequence of them.
 func (r *run) prefetch(ctx context.Context, g *errgroup.Group, pod *corev1.Pod) {
@@ -215,7 +209,7 @@ func (r *run) prefetch(ctx context.Context, g *errgroup.Group, pod *corev1.Pod) 
 		g.Go(func() error { _, _ = r.node(ctx, pod.Spec.NodeName); return nil })
 	}
 	g.Go(func() error {
-		sa, err := r.serviceAccount(ctx, ns, serviceAccountName(pod))
+		sa, err := r.serviceAccount(ctx, ns, diagnosis.ServiceAccountName(pod))
 		if err == nil {
 			for _, s := range sa.ImagePullSecrets {
 				r.secret(ctx, ns, s)
@@ -226,7 +220,7 @@ func (r *run) prefetch(ctx context.Context, g *errgroup.Group, pod *corev1.Pod) 
 	for _, s := range pod.Spec.ImagePullSecrets {
 		g.Go(func() error { r.secret(ctx, ns, s.Name); return nil })
 	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+	if ref := diagnosis.ControllerRef(pod); ref != nil {
 		if _, ok := ownerKind(ref); ok {
 			g.Go(func() error { _, _ = r.owner(ctx, ns, ref.Kind, ref.Name); return nil })
 		}
@@ -241,7 +235,7 @@ func (r *run) podFacts(ctx context.Context, pod *corev1.Pod, f *diagnosis.Facts)
 	if name := pod.Spec.NodeName; name != "" {
 		n, err := r.node(ctx, name)
 		if err != nil {
-			n = unreadNode(name)
+			n = diagnosis.NodeFactsFromPod(pod)
 			f.Skipped = append(f.Skipped, skip(checkNode, "node "+name, access{verb: "get", resource: "nodes"}, err))
 		} else {
 			n = new(*n)
@@ -249,7 +243,7 @@ func (r *run) podFacts(ctx context.Context, pod *corev1.Pod, f *diagnosis.Facts)
 		f.Node = n
 	}
 
-	saName := serviceAccountName(pod)
+	saName := diagnosis.ServiceAccountName(pod)
 	sa, err := r.serviceAccount(ctx, ns, saName)
 	if err != nil {
 		f.Skipped = append(f.Skipped, skip(checkServiceAccount, "serviceaccount "+saName,
@@ -292,16 +286,10 @@ func (r *run) pullSecrets(ctx context.Context, pod *corev1.Pod, sa *diagnosis.Se
 	out := make([]diagnosis.PullSecret, 0, len(refs))
 	var forbidden, failed, unchecked []string
 	for _, s := range refs {
-		info := r.secret(ctx, pod.Namespace, s.name)
-		out = append(out, diagnosis.PullSecret{
-			Name:   s.name,
-			From:   s.from,
-			Status: info.status,
-			Type:   info.typ,
-			Hosts:  slices.Clone(info.hosts),
-			Detail: info.detail,
-		})
-		switch info.status {
+		ps := r.secret(ctx, pod.Namespace, s.name)
+		ps.Name, ps.From, ps.Hosts = s.name, s.from, slices.Clone(ps.Hosts) // the cached value is shared
+		out = append(out, ps)
+		switch ps.Status {
 		case diagnosis.SecretForbidden:
 			forbidden = append(forbidden, s.name)
 		case diagnosis.SecretError:
@@ -326,11 +314,13 @@ func (r *run) pullSecrets(ctx context.Context, pod *corev1.Pod, sa *diagnosis.Se
 	return out, skips
 }
 
-// workload follows the pod's controller reference to the top of its owner chain.
+// workload follows the pod's controller reference to the top of its owner chain. Unlike
+// diagnosis.WorkloadFrom it does not guess a Deployment from a ReplicaSet's name: it
+// reports what it read, and the controller itself when the owner cannot be read.
 func (r *run) workload(ctx context.Context, pod *corev1.Pod, skips []diagnosis.Skip) (*diagnosis.Workload, []diagnosis.Skip) {
-	ref := metav1.GetControllerOfNoCopy(pod)
+	ref := diagnosis.ControllerRef(pod)
 	if ref == nil {
-		return &diagnosis.Workload{Kind: "Pod", Name: pod.Name}, skips
+		return diagnosis.WorkloadFrom(pod), skips // the pod itself
 	}
 	a, ok := ownerKind(ref)
 	if !ok {
@@ -376,7 +366,7 @@ func (r *run) events(ctx context.Context, namespace, name string) ([]podEvent, e
 		}
 		for i := range list.Items {
 			e := &list.Items[i]
-			out = append(out, podEvent{uid: e.InvolvedObject.UID, name: e.InvolvedObject.Name, event: convertEvent(e)})
+			out = append(out, podEvent{uid: e.InvolvedObject.UID, name: e.InvolvedObject.Name, event: diagnosis.EventFromCore(e)})
 		}
 		if list.Continue == "" {
 			return out, nil

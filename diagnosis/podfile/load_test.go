@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 )
@@ -247,128 +246,6 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-func TestWorkload(t *testing.T) {
-	owner := func(kind, name string, controller bool) metav1.OwnerReference {
-		return metav1.OwnerReference{APIVersion: "apps/v1", Kind: kind, Name: name, Controller: &controller}
-	}
-	tests := []struct {
-		name   string
-		labels map[string]string
-		owners []metav1.OwnerReference
-		want   diagnosis.Workload
-	}{
-		{"ReplicaSet of a Deployment", map[string]string{"pod-template-hash": "6f7d9c8b5"},
-			[]metav1.OwnerReference{owner("ReplicaSet", "payments-api-6f7d9c8b5", true)}, diagnosis.Workload{Kind: "Deployment", Name: "payments-api"}},
-		{"ReplicaSet without pod-template-hash", nil,
-			[]metav1.OwnerReference{owner("ReplicaSet", "payments-api-6f7d9c8b5", true)}, diagnosis.Workload{Kind: "ReplicaSet", Name: "payments-api-6f7d9c8b5"}},
-		{"hash that is not the ReplicaSet's suffix", map[string]string{"pod-template-hash": "abc"},
-			[]metav1.OwnerReference{owner("ReplicaSet", "payments-api-6f7d9c8b5", true)}, diagnosis.Workload{Kind: "ReplicaSet", Name: "payments-api-6f7d9c8b5"}},
-		{"ReplicaSet named only by the hash", map[string]string{"pod-template-hash": "6f7d9c8b5"},
-			[]metav1.OwnerReference{owner("ReplicaSet", "-6f7d9c8b5", true)}, diagnosis.Workload{Kind: "ReplicaSet", Name: "-6f7d9c8b5"}},
-		{"StatefulSet", map[string]string{"controller-revision-hash": "payments-db-7b9c"},
-			[]metav1.OwnerReference{owner("StatefulSet", "payments-db", true)}, diagnosis.Workload{Kind: "StatefulSet", Name: "payments-db"}},
-		{"Job", nil, []metav1.OwnerReference{owner("Job", "payments-migrate-29410560", true)}, diagnosis.Workload{Kind: "Job", Name: "payments-migrate-29410560"}},
-		{"the controller among several owners", nil,
-			[]metav1.OwnerReference{owner("ConfigMap", "x", false), owner("DaemonSet", "node-agent", true)}, diagnosis.Workload{Kind: "DaemonSet", Name: "node-agent"}},
-		{"no controller", nil, []metav1.OwnerReference{owner("ConfigMap", "x", false), {Kind: "Secret", Name: "y"}}, diagnosis.Workload{Kind: "Pod", Name: "p"}},
-		{"no owner", nil, nil, diagnosis.Workload{Kind: "Pod", Name: "p"}},
-		// found by FuzzLoad (testdata/fuzz/FuzzLoad/owner-reference-without-name)
-		{"controller without a name", map[string]string{"pod-template-hash": "6f7d9c8b5"},
-			[]metav1.OwnerReference{owner("ReplicaSet", "", true)}, diagnosis.Workload{Kind: "Pod", Name: "p"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: tt.labels, OwnerReferences: tt.owners}}
-			if diff := cmp.Diff(&tt.want, workloadOf(pod)); diff != "" {
-				t.Errorf("workloadOf() (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestNodeFacts(t *testing.T) {
-	node := func(name, providerID string, labels map[string]string, info corev1.NodeSystemInfo, conds ...corev1.NodeCondition) *corev1.Node {
-		n := &corev1.Node{}
-		n.Name, n.Labels, n.Spec.ProviderID = name, labels, providerID
-		n.Status.NodeInfo, n.Status.Conditions = info, conds
-		return n
-	}
-	amd64 := corev1.NodeSystemInfo{Architecture: "amd64", OperatingSystem: "linux", ContainerRuntimeVersion: "containerd://2.1.4", KubeletVersion: "v1.37.1-eks-4f5e6a7"}
-	tests := []struct {
-		name string
-		node *corev1.Node
-		want diagnosis.NodeFacts
-	}{
-		{
-			name: "managed node group",
-			node: node("ip-10-0-12-34.us-west-2.compute.internal", "aws:///us-west-2a/i-0abc1234def567890", map[string]string{
-				"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": "m6i.xlarge",
-				"eks.amazonaws.com/nodegroup": "ng-general", "topology.kubernetes.io/zone": "us-west-2a", "topology.kubernetes.io/region": "us-west-2",
-			}, amd64, corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Message: "kubelet has no disk pressure"}),
-			want: diagnosis.NodeFacts{Name: "ip-10-0-12-34.us-west-2.compute.internal", Arch: "amd64", OS: "linux",
-				ProviderID: "aws:///us-west-2a/i-0abc1234def567890", InstanceID: "i-0abc1234def567890", Zone: "us-west-2a", Region: "us-west-2",
-				InstanceType: "m6i.xlarge", NodeGroup: "ng-general", ContainerRuntime: "containerd://2.1.4", KubeletVersion: "v1.37.1-eks-4f5e6a7",
-				DiskPressure: new(false), DiskPressureMsg: "kubelet has no disk pressure"},
-		},
-		{
-			name: "Karpenter Graviton node under disk pressure, region from the zone",
-			node: node("ip-10-0-45-67.us-west-2.compute.internal", "aws:///us-west-2b/i-0fedcba9876543210", map[string]string{
-				"kubernetes.io/arch": "arm64", "beta.kubernetes.io/instance-type": "m7g.large", "karpenter.sh/nodepool": "graviton-general",
-			}, corev1.NodeSystemInfo{Architecture: "arm64", OperatingSystem: "linux"},
-				corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionTrue, Message: "kubelet has disk pressure"}),
-			want: diagnosis.NodeFacts{Name: "ip-10-0-45-67.us-west-2.compute.internal", Arch: "arm64", OS: "linux",
-				ProviderID: "aws:///us-west-2b/i-0fedcba9876543210", InstanceID: "i-0fedcba9876543210", Zone: "us-west-2b", Region: "us-west-2",
-				InstanceType: "m7g.large", KarpenterPool: "graviton-general", DiskPressure: new(true), DiskPressureMsg: "kubelet has disk pressure"},
-		},
-		{
-			name: "Fargate node",
-			node: node("fargate-ip-10-0-7-21.us-west-2.compute.internal", "aws:///us-west-2c/0c1d2e3f4a-5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e/fargate-ip-10-0-7-21.us-west-2.compute.internal", map[string]string{
-				"eks.amazonaws.com/compute-type": "fargate", "eks.amazonaws.com/fargate-profile": "fp-payments", "topology.kubernetes.io/zone": "us-west-2c",
-			}, amd64),
-			want: diagnosis.NodeFacts{Name: "fargate-ip-10-0-7-21.us-west-2.compute.internal", Arch: "amd64", OS: "linux",
-				ProviderID: "aws:///us-west-2c/0c1d2e3f4a-5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e/fargate-ip-10-0-7-21.us-west-2.compute.internal",
-				Zone:       "us-west-2c", Region: "us-west-2", Fargate: true, FargateProfile: "fp-payments",
-				ContainerRuntime: "containerd://2.1.4", KubeletVersion: "v1.37.1-eks-4f5e6a7"},
-		},
-		{
-			name: "Fargate told by the node name only",
-			node: node("fargate-ip-10-0-7-22.us-west-2.compute.internal", "", nil, corev1.NodeSystemInfo{}),
-			want: diagnosis.NodeFacts{Name: "fargate-ip-10-0-7-22.us-west-2.compute.internal", Fargate: true},
-		},
-		{
-			name: "local zone: region from the label",
-			node: node("n", "aws:///us-west-2-lax-1a/i-0123456789abcdef0", map[string]string{"topology.kubernetes.io/region": "us-west-2"}, corev1.NodeSystemInfo{}),
-			want: diagnosis.NodeFacts{Name: "n", ProviderID: "aws:///us-west-2-lax-1a/i-0123456789abcdef0", InstanceID: "i-0123456789abcdef0",
-				Zone: "us-west-2-lax-1a", Region: "us-west-2"},
-		},
-		{
-			name: "local zone without a region label",
-			node: node("n", "aws:///us-west-2-lax-1a/i-0123456789abcdef0", nil, corev1.NodeSystemInfo{}),
-			want: diagnosis.NodeFacts{Name: "n", ProviderID: "aws:///us-west-2-lax-1a/i-0123456789abcdef0", InstanceID: "i-0123456789abcdef0",
-				Zone: "us-west-2-lax-1a", Region: "us-west-2"},
-		},
-		{
-			name: "GovCloud zone from the legacy labels",
-			node: node("n", "", map[string]string{"failure-domain.beta.kubernetes.io/zone": "us-gov-west-1b", "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux"}, corev1.NodeSystemInfo{}),
-			want: diagnosis.NodeFacts{Name: "n", Arch: "amd64", OS: "linux", Zone: "us-gov-west-1b", Region: "us-gov-west-1"},
-		},
-		{
-			name: "not an AWS node; disk pressure unknown",
-			node: node("kind-worker", "kind://docker/kind/kind-worker", nil, corev1.NodeSystemInfo{Architecture: "amd64", OperatingSystem: "linux"},
-				corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionUnknown, Message: "Kubelet stopped posting node status."}),
-			want: diagnosis.NodeFacts{Name: "kind-worker", Arch: "amd64", OS: "linux", ProviderID: "kind://docker/kind/kind-worker",
-				DiskPressureMsg: "Kubelet stopped posting node status."},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(&tt.want, nodeFacts(tt.node)); diff != "" {
-				t.Errorf("nodeFacts() (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // TestNodeFromFile checks which node of the file is used, and what is known without it.
 func TestNodeFromFile(t *testing.T) {
 	nodeJSON := func(name string) string {
@@ -450,15 +327,23 @@ func TestSecretRegistryKeys(t *testing.T) {
 		{"stringData", `"type": "kubernetes.io/dockerconfigjson", "stringData": {".dockerconfigjson": "{\"auths\": {\"ghcr.io\": {}}}"}`,
 			corev1.SecretTypeDockerConfigJson, []string{"ghcr.io"}, ""},
 		{"empty auths", `"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "` + dockerConfigJSON(`{"auths": {}}`) + `"}`,
-			corev1.SecretTypeDockerConfigJson, nil, ""},
+			corev1.SecretTypeDockerConfigJson, nil, ".dockerconfigjson has no auths entries"},
 		{"not base64", `"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "@@@"}`,
 			corev1.SecretTypeDockerConfigJson, nil, "data .dockerconfigjson is not valid base64"},
 		{"not JSON", `"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "` + dockerConfigJSON(`password=hunter2`) + `"}`,
-			corev1.SecretTypeDockerConfigJson, nil, ".dockerconfigjson is not a JSON object with an auths map"},
+			corev1.SecretTypeDockerConfigJson, nil, ".dockerconfigjson is not valid JSON (at byte 1)"},
+		{"auths not an object", `"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "` + dockerConfigJSON(`{"auths": "hunter2"}`) + `"}`,
+			corev1.SecretTypeDockerConfigJson, nil, ".dockerconfigjson is not a docker config (auths is a JSON string)"},
+		{"data not a string", `"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": {"auths": {}}}`,
+			corev1.SecretTypeDockerConfigJson, nil, "data .dockerconfigjson is not a string"},
+		{"stringData not a string", `"type": "kubernetes.io/dockerconfigjson", "stringData": {".dockerconfigjson": 5}`,
+			corev1.SecretTypeDockerConfigJson, nil, "stringData .dockerconfigjson is not a string"},
+		{"stringData wins over data", `"type": "kubernetes.io/dockerconfigjson", "stringData": {".dockerconfigjson": "{\"auths\": {\"ghcr.io\": {}}}"}, "data": {".dockerconfigjson": "@@@"}`,
+			corev1.SecretTypeDockerConfigJson, []string{"ghcr.io"}, ""},
 		{"no key", `"type": "kubernetes.io/dockerconfigjson", "data": {}`,
-			corev1.SecretTypeDockerConfigJson, nil, "no .dockerconfigjson key in the Secret"},
+			corev1.SecretTypeDockerConfigJson, nil, "has no .dockerconfigjson key"},
 		{"wrong type", `"type": "Opaque", "data": {".dockerconfigjson": "` + dockerConfigJSON(`{"auths": {"a.example.com": {}}}`) + `"}`,
-			corev1.SecretTypeOpaque, nil, ""},
+			corev1.SecretTypeOpaque, nil, "type Opaque is not a docker config; the kubelet ignores it for pulls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,17 +3,19 @@ package podfile
 import (
 	"encoding/base64"
 	"encoding/json"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pullcheck/pullcheck/diagnosis"
 )
 
 // secretInfo is all that is kept of a Secret in the file: never its data.
 type secretInfo struct {
-	Name, Namespace string
-	Type            corev1.SecretType
-	Hosts           []string // keys of the dockerconfig auths map
-	Detail          string   // why the keys could not be read
+	Namespace string
+	// PullSecret is what diagnosis.PullSecretFrom read (the Secret's name, type and registry
+	// keys), or why the docker config could not be taken out of the file. From is unset.
+	diagnosis.PullSecret
 }
 
 // secretObject is how a Secret is decoded: data values stay raw and are read only for
@@ -39,60 +41,53 @@ func (l *loader) secret(o *object, h header) (secretInfo, error) {
 	if err := json.Unmarshal(js, &s); err != nil {
 		return secretInfo{}, l.errorAt(o.line, o.col, "Secret %s: metadata, type or data is not of the right JSON type", h.name())
 	}
-	info := secretInfo{Name: s.Metadata.Name, Namespace: s.Metadata.Namespace, Type: corev1.SecretType(s.Type)}
-	info.Hosts, info.Detail = registryKeys(&s)
-	return info, nil
+	return secretInfo{Namespace: s.Metadata.Namespace, PullSecret: pullSecretOf(&s)}, nil
 }
 
-// registryKeys returns the registry hosts a dockerconfig Secret has credentials for, sorted,
-// or why they could not be read. Secrets of other types have none.
-func registryKeys(s *secretObject) ([]string, string) {
-	var key string
-	switch corev1.SecretType(s.Type) {
-	case corev1.SecretTypeDockerConfigJson:
-		key = corev1.DockerConfigJsonKey
-	case corev1.SecretTypeDockercfg:
-		key = corev1.DockerConfigKey
-	default:
+// pullSecretOf decodes, of the whole Secret, only the docker config its type uses (from
+// stringData, which wins as the API server would merge it, else from base64 data), and
+// hands it to diagnosis.PullSecretFrom. The decoded bytes are zeroed once read.
+func pullSecretOf(s *secretObject) diagnosis.PullSecret {
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Metadata.Name, Namespace: s.Metadata.Namespace},
+		Type:       corev1.SecretType(s.Type),
+	}
+	key := diagnosis.PullSecretDataKey(secret.Type)
+	blob, problem := dockerConfigBlob(s, key)
+	defer clear(blob)
+	if problem != "" {
+		return diagnosis.PullSecret{Name: secret.Name, Status: diagnosis.SecretFound, Type: secret.Type, Detail: problem}
+	}
+	if blob != nil {
+		secret.Data = map[string][]byte{key: blob}
+	}
+	return diagnosis.PullSecretFrom(secret, "")
+}
+
+// dockerConfigBlob returns the decoded value of key in the Secret (nil when key is "" or
+// absent), or why it could not be decoded, in words that never quote it.
+func dockerConfigBlob(s *secretObject, key string) (blob []byte, problem string) {
+	if key == "" {
 		return nil, ""
 	}
-	var blob []byte
 	if raw, ok := s.StringData[key]; ok {
 		var str string
 		if json.Unmarshal(raw, &str) != nil {
 			return nil, "stringData " + key + " is not a string"
 		}
-		blob = []byte(str)
-	} else if raw, ok := s.Data[key]; ok {
-		var str string
-		if json.Unmarshal(raw, &str) != nil {
-			return nil, "data " + key + " is not a string"
-		}
-		var err error
-		if blob, err = base64.StdEncoding.DecodeString(str); err != nil {
-			return nil, "data " + key + " is not valid base64"
-		}
-	} else {
-		return nil, "no " + key + " key in the Secret"
+		return []byte(str), ""
 	}
-	defer clear(blob)
-
-	var auths map[string]json.RawMessage
-	if key == corev1.DockerConfigJsonKey {
-		var cfg struct {
-			Auths map[string]json.RawMessage `json:"auths"`
-		}
-		if json.Unmarshal(blob, &cfg) != nil {
-			return nil, key + " is not a JSON object with an auths map"
-		}
-		auths = cfg.Auths
-	} else if json.Unmarshal(blob, &auths) != nil { // .dockercfg is the auths map itself
-		return nil, key + " is not a JSON object"
+	raw, ok := s.Data[key]
+	if !ok {
+		return nil, ""
 	}
-	var hosts []string
-	for host := range auths {
-		hosts = append(hosts, host)
+	var str string
+	if json.Unmarshal(raw, &str) != nil {
+		return nil, "data " + key + " is not a string"
 	}
-	slices.Sort(hosts)
-	return hosts, ""
+	blob, err := base64.StdEncoding.DecodeString(str)
+	if err != nil {
+		return nil, "data " + key + " is not valid base64"
+	}
+	return blob, ""
 }

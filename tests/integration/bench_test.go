@@ -157,7 +157,7 @@ func BenchmarkScanAllNamespaces(b *testing.B) {
 		b.Fatal(err)
 	}
 	kubectl := filepath.Join(dir, "kubectl")
-	env := []string{"KUBECONFIG=" + kubeconfig, "NO_COLOR=1"}
+	env := []string{"KUBECONFIG=" + kubeconfig, "NO_COLOR=1", "PULLCHECK_AWS=false", "PULLCHECK_PROBE=false"}
 	// Warm both once (page cache, API server watch cache).
 	_, _, out := timedRun(b, env, binary, "scan", "-A", "-o", "json")
 	if n := strings.Count(string(out), `"status": "failing"`); n < benchNamespaces*benchFailPerNS {
