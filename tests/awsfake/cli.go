@@ -28,8 +28,8 @@ const AWSCLI = "/usr/bin/aws"
 //
 // The Debian CLI (2.9.19) predates ECR's archive API, so RunCLI lays an ECR model over the
 // installed one (through AWS_DATA_PATH) that adds what the SDK in go.mod has and the CLI
-// lacks: the UpdateImageStorageClass operation and the imageStatus, lastArchivedAt and
-// lastActivatedAt members.
+// lacks: the UpdateImageStorageClass operation, the imageStatus, lastArchivedAt and
+// lastActivatedAt members of image details, and the imageStatus filters.
 func (s *Server) RunCLI(t testing.TB, script string, env ...string) (string, error) {
 	t.Helper()
 	if _, err := os.Stat(AWSCLI); err != nil {
@@ -178,8 +178,10 @@ func writeECRModelOverlay(dir string) error {
 		m["lastArchivedAt"] = member("Date")
 		m["lastActivatedAt"] = member("Date")
 	}
-	if d, ok := shapes["DescribeImagesFilter"].(map[string]any); ok {
-		d["members"].(map[string]any)["imageStatus"] = member("ImageStatusFilter")
+	for _, name := range []string{"DescribeImagesFilter", "ListImagesFilter"} {
+		if d, ok := shapes[name].(map[string]any); ok {
+			d["members"].(map[string]any)["imageStatus"] = member("ImageStatusFilter")
+		}
 	}
 	out, err := json.Marshal(model)
 	if err != nil {

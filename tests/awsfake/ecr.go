@@ -33,9 +33,9 @@ func (id ecrImageID) String() string {
 		if s == "" {
 			return "null"
 		}
-		return "'" + s + "'"
+		return s
 	}
-	return fmt.Sprintf("{imageDigest:%s, imageTag:%s}", q(id.ImageDigest), q(id.ImageTag))
+	return fmt.Sprintf("{imageDigest:'%s', imageTag:'%s'}", q(id.ImageDigest), q(id.ImageTag))
 }
 
 type ecrRepoRef struct {
@@ -244,7 +244,8 @@ func (s *Server) ecrListImages(req *request) (any, error) {
 		NextToken  string `json:"nextToken"`
 		MaxResults int    `json:"maxResults"`
 		Filter     struct {
-			TagStatus string `json:"tagStatus"`
+			TagStatus   string `json:"tagStatus"`
+			ImageStatus string `json:"imageStatus"`
 		} `json:"filter"`
 	}
 	if err := decodeJSON(req, &in); err != nil {
@@ -254,9 +255,13 @@ func (s *Server) ecrListImages(req *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	status := in.Filter.ImageStatus
+	if status == "" {
+		status = "ACTIVE"
+	}
 	var ids []ecrImageID
 	for _, im := range r.Images {
-		if !tagStatusMatches(in.Filter.TagStatus, im) || im.Status != "ACTIVE" {
+		if !tagStatusMatches(in.Filter.TagStatus, im) || (status != "ANY" && im.Status != status) {
 			continue
 		}
 		if len(im.Tags) == 0 {

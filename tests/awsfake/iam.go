@@ -68,7 +68,7 @@ func (s *Server) roleArn(r *Role) string {
 	return "arn:aws:iam::" + s.sc.Account + ":role" + r.Path + r.Name
 }
 
-func (s *Server) iamRoleXML(r *Role, withTrust bool) iamRole {
+func (s *Server) iamRoleXML(r *Role, full bool) iamRole {
 	out := iamRole{
 		Path:       r.Path,
 		RoleName:   r.Name,
@@ -79,7 +79,7 @@ func (s *Server) iamRoleXML(r *Role, withTrust bool) iamRole {
 	if r.AssumeRolePolicy != "" {
 		out.AssumeRolePolicyDocument = policyEscape(r.AssumeRolePolicy)
 	}
-	if withTrust {
+	if full { // GetRole has MaxSessionDuration; the roles of an instance profile do not
 		out.MaxSessionDuration = 3600
 	}
 	return out

@@ -109,6 +109,7 @@ func New(sc *Scenario) *Server {
 // Close stops the server and removes what RunCLI wrote.
 func (s *Server) Close() {
 	s.srv.Close()
+	s.cliOnce.Do(func() {}) // waits for a RunCLI that is writing the model overlay
 	if s.cliDataDir != "" {
 		os.RemoveAll(s.cliDataDir)
 	}
@@ -169,7 +170,8 @@ func (s *Server) SetLatency(d time.Duration) {
 }
 
 // FailNext makes the next n calls of op fail with kind. op is an IAM action name
-// ("ecr:DescribeImages"); calls queue up behind earlier FailNext calls for the same op.
+// ("ecr:DescribeImages"), or a bare operation name ("DescribeImages") for that operation
+// in any service; faults queue up behind earlier FailNext calls for the same op.
 func (s *Server) FailNext(op string, n int, kind Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,8 +271,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	latency := s.latency
 	var fault Fault
 	action := req.service + ":" + req.op
-	if q := s.faults[action]; len(q) > 0 {
-		fault, s.faults[action] = q[0], q[1:]
+	for _, key := range []string{action, req.op} {
+		if q := s.faults[key]; len(q) > 0 {
+			fault, s.faults[key] = q[0], q[1:]
+			break
+		}
 	}
 	s.mu.Unlock()
 
@@ -397,13 +402,13 @@ func (s *Server) normalize() {
 	for _, r := range sc.Roles {
 		def(&r.Path, "/")
 		if r.ID == "" {
-			r.ID = "AROA" + strings.ToUpper(fmt.Sprintf("%016x", len(r.Name)*7919+s.seq))
+			r.ID = "AROA" + strings.ToUpper(shortHash("role", r.Name)[1:17])
 		}
 	}
 	for _, p := range sc.InstanceProfiles {
 		def(&p.Path, "/")
 		if p.ID == "" {
-			p.ID = "AIPA" + strings.ToUpper(fmt.Sprintf("%016x", len(p.Name)*7919+s.seq))
+			p.ID = "AIPA" + strings.ToUpper(shortHash("instance-profile", p.Name)[1:17])
 		}
 	}
 	for _, i := range sc.Instances {
