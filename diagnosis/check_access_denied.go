@@ -56,29 +56,31 @@ func checkAccessDenied(f *Facts, c *Container) *Verdict {
 // policy for a 403 on an ECR manifest. It returns a different verdict when the endpoint
 // policy is the reason, or refines v in place and returns nil.
 func accessEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
-	if n := f.Network(); n != nil {
-		if ep := n.Endpoints["ecr.dkr"]; ep != nil && ep.PolicyDenies != "" && ep.PrivateDNS {
-			return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
-				Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.dkr) does not allow %s for %s: the registry answers 403 through it.", ep.ID, ep.PolicyDenies, principal(f)),
-				Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s on %s", ep.ID, ep.PolicyDenies, c.Image.RepositoryARN())),
-				Fixes:        []Fix{endpointPolicyFix(f, ep)},
-				Notes:        []string{noteIRSA(f)},
-				RestartHelps: v.RestartHelps,
-			}
+	// Only an endpoint that carries the node's traffic (available, private DNS on, in the
+	// image's region) applies its policy.
+	if ep := servicePath(f, c.Image.Region, "ecr.dkr").endpoint; ep != nil && ep.PolicyDenies != "" {
+		return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
+			Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.dkr) does not allow %s for %s: the registry answers 403 through it.", ep.ID, ep.PolicyDenies, principal(f)),
+			Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s on %s", ep.ID, ep.PolicyDenies, c.Image.RepositoryARN())),
+			Fixes:        []Fix{endpointPolicyFix(f, ep)},
+			Notes:        []string{noteIRSA(f)},
+			RestartHelps: v.RestartHelps,
 		}
 	}
 	p := f.Principal()
 	ev := f.ECR(c)
 	if ev != nil && ev.Policy != nil && ev.Policy.DenyStatement != "" {
+		st := statementLabel(ev.Policy.DenyStatement)
 		v.Confidence = Confirmed
-		v.Summary = fmt.Sprintf("The repository policy of %s explicitly denies %s (statement %s): a Deny wins over every Allow.", c.Image.Path, principal(f), ev.Policy.DenyStatement)
-		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:GetRepositoryPolicy (account %s): statement %s denies ecr:BatchGetImage to %s", c.Image.Account, ev.Policy.DenyStatement, roleARNOr(p)))
+		v.Summary = fmt.Sprintf("The repository policy of %s explicitly denies %s (%s): a Deny wins over every Allow.", c.Image.Path, principal(f), st)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:GetRepositoryPolicy (account %s): %s denies ecr:BatchGetImage to %s", c.Image.Account, st, roleARNOr(p)))
 		v.Alternatives = nil
-		v.Fixes = append([]Fix{{Title: fmt.Sprintf("Remove or narrow statement %s of the repository policy (set-repository-policy replaces the whole policy)", ev.Policy.DenyStatement), Commands: []string{
+		// The role's own permissions are not the problem: drop the fix that attaches a policy.
+		v.Fixes = append([]Fix{{Title: fmt.Sprintf("Remove or narrow %s of the repository policy (set-repository-policy replaces the whole policy)", st), Commands: []string{
 			fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text > current.json", c.Image.Region, c.Image.Account, c.Image.Path),
-			fmt.Sprintf(`jq 'del(.Statement[] | select(.Sid == "%s"))' current.json > new.json`, ev.Policy.DenyStatement),
+			fmt.Sprintf(`jq '%s' current.json > new.json`, delStatement(ev.Policy.DenyStatement)),
 			fmt.Sprintf("aws ecr set-repository-policy --region %s --registry-id %s --repository-name %s --policy-text file://new.json", c.Image.Region, c.Image.Account, c.Image.Path),
-		}}}, v.Fixes...)
+		}}}, dropNodeRoleDiscovery(v.Fixes)...)
 		return nil
 	}
 	if p == nil || p.RoleARN == "" {
@@ -87,7 +89,7 @@ func accessEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
 	if denied := deniedActions(f, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"); len(denied) > 0 {
 		v.Confidence = Confirmed
 		v.Summary = fmt.Sprintf("The role %s that pulls for %s may not call %s on %s.", p.RoleName, x.nodeLabel(), strings.Join(denied, " or "), c.Image.Path)
-		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s on %s: %s; attached policies: %s", p.RoleARN, c.Image.RepositoryARN(), decisionsText(p, denied), orDash(strings.Join(p.AttachedPolicies, ", "))))
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s on %s: %s; attached policies: %s", p.RoleARN, c.Image.RepositoryARN(), decisionsText(p, denied), orNone(strings.Join(p.AttachedPolicies, ", "))))
 		v.Alternatives = nil
 		v.Fixes = append([]Fix{attachPullPolicy(f, x)}, dropNodeRoleDiscovery(v.Fixes)...)
 		v.Verify = simulateCommand(f, c)
@@ -109,13 +111,14 @@ func accessEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
 		}
 		v.Fixes = append([]Fix{{Title: fmt.Sprintf("In account %s, allow %s to pull from %s (merged into the existing policy)", c.Image.Account, p.RoleName, c.Image.Path), Commands: []string{
 			start,
-			fmt.Sprintf(`jq '.Statement += [{"Sid":"AllowPullFrom%s","Effect":"Allow","Principal":{"AWS":"%s"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"]}]' current.json > new.json`, sidSafe(roleAccount), p.RoleARN),
+			fmt.Sprintf(`jq '.Statement += [{"Sid":"AllowPullFrom%s","Effect":"Allow","Principal":{"AWS":"%s"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"]}]' current.json > new.json`, sidSafe(roleAccount+p.RoleName), p.RoleARN),
 			fmt.Sprintf("aws ecr set-repository-policy --region %s --registry-id %s --repository-name %s --policy-text file://new.json", c.Image.Region, c.Image.Account, c.Image.Path),
 		}}}, dropNodeRoleDiscovery(v.Fixes)...)
 		return nil
 	}
 	if allowedActions(f, "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer") {
 		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy allows %s ecr:BatchGetImage on %s: the refusal comes from elsewhere (repository policy conditions, an SCP, a permissions boundary, or an endpoint policy)", p.RoleName, c.Image.RepositoryARN()))
+		v.Fixes = dropNodeRoleDiscovery(v.Fixes) // attaching a pull policy changes nothing IAM does not already allow
 		if ev != nil && ev.Policy != nil && len(ev.Policy.Conditions) > 0 {
 			v.Evidence = append(v.Evidence, "the repository policy's statements carry conditions: "+strings.Join(ev.Policy.Conditions, ", "))
 		}
@@ -129,6 +132,41 @@ func decisionsText(p *PrincipalEvidence, actions []string) string {
 		parts = append(parts, a+" "+p.Decisions[a])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// statementLabel names a policy statement for prose: the evaluator reports a Sid, or
+// "statement N" (1-based) for a statement without one.
+func statementLabel(st string) string {
+	if _, ok := statementIndex(st); ok {
+		return st
+	}
+	return "statement " + st
+}
+
+// statementIndex returns the 0-based index of a "statement N" name.
+func statementIndex(st string) (int, bool) {
+	var n int
+	if _, err := fmt.Sscanf(st, "statement %d", &n); err != nil || n < 1 || fmt.Sprintf("statement %d", n) != st {
+		return 0, false
+	}
+	return n - 1, true
+}
+
+// delStatement is the jq filter that removes a statement from a policy: by Sid, or by
+// position for a statement without one.
+func delStatement(st string) string {
+	if i, ok := statementIndex(st); ok {
+		return fmt.Sprintf("del(.Statement[%d])", i)
+	}
+	return fmt.Sprintf(`del(.Statement[] | select(.Sid == "%s"))`, st)
+}
+
+// orNone is s, or "none" for an empty list or value in evidence (orDash says "a failure").
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func roleARNOr(p *PrincipalEvidence) string {

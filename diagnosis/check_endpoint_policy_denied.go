@@ -1,6 +1,9 @@
 package diagnosis
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // checkLayerDenied: the manifest resolved but the layer download from ECR's S3 bucket got 403:
 // an S3 gateway endpoint policy (or a bucket allow-list) that does not allow ECR's layer bucket.
@@ -26,17 +29,17 @@ func checkLayerDenied(f *Facts, c *Container) *Verdict {
 		n := f.Node
 		v.Fixes = append(v.Fixes, Fix{Title: "Show the S3 endpoint policies in the node's VPC", Commands: []string{
 			fmt.Sprintf("VPC=$(aws ec2 describe-instances --region %s --instance-ids %s --query 'Reservations[0].Instances[0].VpcId' --output text)", n.Region, n.InstanceID),
-			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=com.amazonaws.%s.s3 --query 'VpcEndpoints[].[VpcEndpointId,PolicyDocument]' --output text`, region, region),
+			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,PolicyDocument]' --output text`, region, endpointService(region, "s3")),
 		}})
 	} else if region != "" {
 		// No EC2 instance (Fargate, or the instance is unknown): the VPC cannot be looked up,
 		// so list the region's S3 endpoints with their VPCs.
 		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Show the S3 endpoint policies in %s (pick the endpoint of the pod's VPC)", region), Commands: []string{
-			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=service-name,Values=com.amazonaws.%s.s3 --query 'VpcEndpoints[].[VpcEndpointId,VpcId,PolicyDocument]' --output text`, region, region),
+			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=service-name,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,VpcId,PolicyDocument]' --output text`, region, endpointService(region, "s3")),
 		}})
 	}
 	if disc != nil && region != "" { // the commands below need $VPC from the first fix
-		v.Fixes = append(v.Fixes, layerPolicyFix(region, fmt.Sprintf(`"$(aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=%s --query 'VpcEndpoints[0].VpcEndpointId' --output text)"`, region, endpointService(region, "s3"))))
+		v.Fixes = append(v.Fixes, layerPolicyFix(c.Image, region, fmt.Sprintf(`"$(aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=%s --query 'VpcEndpoints[0].VpcEndpointId' --output text)"`, region, endpointService(region, "s3"))))
 	}
 	if settled := layerEvidence(f, c, x, v); settled != nil {
 		return settled
@@ -44,9 +47,20 @@ func checkLayerDenied(f *Facts, c *Container) *Verdict {
 	return v
 }
 
-// layerPolicyFix merges an Allow for ECR's layer bucket into the S3 endpoint's policy.
-func layerPolicyFix(region, endpointArg string) Fix {
-	bucket := "arn:aws:s3:::prod-" + region + "-starport-layer-bucket/*"
+// layerPolicyFix merges an Allow for ECR's layer bucket into the S3 endpoint's policy. The
+// bucket ARN is in the image's partition (arn:aws-cn:s3::: in China).
+func layerPolicyFix(img ImageRef, region, endpointArg string) Fix {
+	partition := img.Partition
+	switch {
+	case partition != "":
+	case strings.HasPrefix(region, "cn-"):
+		partition = "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		partition = "aws-us-gov"
+	default:
+		partition = "aws"
+	}
+	bucket := "arn:" + partition + ":s3:::prod-" + region + "-starport-layer-bucket/*"
 	return Fix{Title: fmt.Sprintf("Allow s3:GetObject on %s in the S3 endpoint's policy, merged with the statements already there", bucket), Commands: []string{
 		fmt.Sprintf("aws ec2 describe-vpc-endpoints --region %s --vpc-endpoint-ids %s --query 'VpcEndpoints[0].PolicyDocument' --output text > current.json", region, endpointArg),
 		fmt.Sprintf(`jq '.Statement += [{"Sid":"AllowEcrLayers","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"%s"}]' current.json > new.json`, bucket),
@@ -57,15 +71,15 @@ func layerPolicyFix(region, endpointArg string) Fix {
 // layerEvidence settles a layer 403 with the S3 endpoint policy, the repository's KMS key and
 // IAM's simulation of ecr:GetDownloadUrlForLayer.
 func layerEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
-	if n := f.Network(); n != nil && f.Node != nil {
-		if ep := n.Endpoints["s3"]; ep != nil && ep.PolicyDenies != "" && ep.OnNodeRouteTable == Yes {
-			v.Confidence = Confirmed
-			v.Alternatives = nil
-			v.Summary = fmt.Sprintf("The policy of S3 gateway endpoint %s on the node's route table %s does not allow %s, so the layers of %s cannot be downloaded.", ep.ID, n.RouteTable, ep.PolicyDenies, c.Image.Raw)
-			v.Evidence = append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies))
-			v.Fixes = []Fix{layerPolicyFix(f.Node.Region, ep.ID)}
-			return nil
-		}
+	// Only a gateway endpoint that carries the node's traffic (available, on the node subnet's
+	// route table, in the bucket's region) applies its policy.
+	if ep := servicePath(f, c.Image.Region, "s3").endpoint; ep != nil && ep.PolicyDenies != "" {
+		v.Confidence = Confirmed
+		v.Alternatives = nil
+		v.Summary = fmt.Sprintf("The policy of S3 gateway endpoint %s on the node's route table %s does not allow %s, so the layers of %s cannot be downloaded.", ep.ID, f.Network().RouteTable, ep.PolicyDenies, c.Image.Raw)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies))
+		v.Fixes = []Fix{layerPolicyFix(c.Image, f.Node.Region, ep.ID)}
+		return nil
 	}
 	if ev := f.ECR(c); ev != nil && ev.EncryptionType == "KMS" && ev.KMSKeyState != "" && ev.KMSKeyState != "Enabled" {
 		return kmsVerdict(f, c, ev)

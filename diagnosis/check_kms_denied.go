@@ -45,6 +45,19 @@ func kmsVerdict(f *Facts, c *Container, ev *ECRImageEvidence) *Verdict {
 		v.Fixes = []Fix{{Title: "Cancel the deletion and enable the key", Commands: []string{
 			fmt.Sprintf("aws kms cancel-key-deletion --region %s --key-id %s", region, ev.KMSKey),
 			fmt.Sprintf("aws kms enable-key --region %s --key-id %s", region, ev.KMSKey)}}}
+	case "PendingImport":
+		// enable-key cannot help a key without key material; only the same material decrypts.
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s has no key material (PendingImport: imported material was deleted or expired), so ECR cannot decrypt its layers until the same material is imported again.", ev.KMSKey, c.Image.Path)
+		v.Fixes = []Fix{{Title: "Import the key's original key material again (other material cannot decrypt what it encrypted)", Commands: []string{
+			fmt.Sprintf("aws kms get-parameters-for-import --region %s --key-id %s --wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_2048", region, ev.KMSKey),
+			fmt.Sprintf("aws kms import-key-material --region %s --key-id %s --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE", region, ev.KMSKey)}}}
+	case "Unavailable":
+		// A key in a custom key store whose store is disconnected; enable-key does not apply.
+		v.Confidence = Confirmed
+		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s is Unavailable: its custom key store is disconnected, so ECR cannot decrypt its layers.", ev.KMSKey, c.Image.Path)
+		v.Fixes = []Fix{{Title: "Reconnect the key's custom key store", Commands: []string{
+			fmt.Sprintf("aws kms connect-custom-key-store --region %s --custom-key-store-id \"$(aws kms describe-key --region %s --key-id %s --query KeyMetadata.CustomKeyStoreId --output text)\"", region, region, ev.KMSKey)}}}
 	default:
 		v.Confidence = Confirmed
 		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s is %s, so ECR cannot decrypt its layers.", ev.KMSKey, c.Image.Path, ev.KMSKeyState)

@@ -88,9 +88,22 @@ func ecrNotFound(f *Facts, c *Container, x cmdContext, v *Verdict) {
 		idArg = "imageDigest=" + img.Digest
 	}
 	base := fmt.Sprintf("--region %s --registry-id %s --repository-name %s", img.Region, img.Account, img.Path)
-	if ev := f.ECR(c); ev != nil && (ev.RepositoryExists != Unknown || ev.ImageExists != Unknown) {
+	ev := f.ECR(c)
+	if c.Signal.Kind == SigBlobNotFound {
+		ev = nil // the manifest exists and names a missing layer: whether the image exists says nothing
+	}
+	if ev != nil && (ev.RepositoryExists == No || ev.ImageExists != Unknown || ev.ImageStatus != "") {
 		ecrEvidenceNotFound(f, c, x, v, ev, base)
 		return
+	}
+	if ev != nil && ev.RepositoryExists == Yes && c.Signal.Kind == SigNotFound {
+		// The image lookup did not answer, but the repository is there: the tag is the problem,
+		// and the commands below tell a missing tag from an archived one.
+		v.Cause, v.Confidence = CauseTagNotFound, Likely
+		v.Summary = fmt.Sprintf("The ECR repository %s exists, but the registry answered `not found` for %s: the tag (or digest) %s is missing, expired or archived.", img.Path, img.Full, img.Reference())
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeRepositories (account %s, region %s): the repository %s exists", img.Account, img.Region, img.Path))
+		v.Alternatives = nil
+		v.Notes = removeString(v.Notes, noteNotFoundAmbiguous)
 	}
 	v.Fixes = append([]Fix{{Title: "Ask ECR which part is missing (RepositoryNotFoundException, ImageNotFoundException, or imageStatus ARCHIVED)", Commands: []string{
 		fmt.Sprintf("aws ecr describe-images %s --image-ids %s", base, idArg),
@@ -147,6 +160,15 @@ func ecrEvidenceNotFound(f *Facts, c *Container, x cmdContext, v *Verdict, ev *E
 			fmt.Sprintf("aws ecr get-login-password --region %s | docker login --username AWS --password-stdin %s", img.Region, img.Domain),
 			fmt.Sprintf("docker push %s", img.Full),
 		}}}, v.Fixes...)
+	case ev.ImageStatus == "ACTIVATING":
+		// Being restored from the archive: restoring again does not help, waiting does.
+		v.Cause, v.Confidence = CauseTagNotFound, Confirmed
+		v.Summary = fmt.Sprintf("%s is being restored from ECR's archive (imageStatus ACTIVATING): it cannot be pulled until it is ACTIVE again.", img.Full)
+		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeImages (%s): %s has imageStatus ACTIVATING", where, img.Reference()))
+		v.Fixes = append([]Fix{{Title: "Wait until the restore finishes (imageStatus ACTIVE)", Commands: []string{
+			fmt.Sprintf("aws ecr describe-images %s --image-ids %s --query 'imageDetails[0].imageStatus' --output text", base, imageIDArg(img)),
+		}}}, v.Fixes...)
+		v.RestartHelps = RestartAdvice{Helps: true, Reason: "once the image is ACTIVE, a new pod pulls it at once instead of waiting out the back-off"}
 	case ev.ImageStatus == "ARCHIVED":
 		v.Cause, v.Confidence = CauseTagNotFound, Confirmed
 		v.Summary = fmt.Sprintf("%s is archived in ECR: archived images stay listed but cannot be pulled (ECR answers 404) until restored.", img.Full)
@@ -180,7 +202,18 @@ func ecrEvidenceNotFound(f *Facts, c *Container, x cmdContext, v *Verdict, ev *E
 		// Conflict: the kubelet saw `not found`, the API finds the image now.
 		v.Cause, v.Confidence = CauseTagNotFound, Possible
 		v.Summary = fmt.Sprintf("ECR has %s now, but the node got `not found`: the image was most likely pushed after the last pull attempt (replication or CI lag). A new pull should succeed.", img.Full)
-		v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: ecr:DescribeImages (%s) finds %s (status %s, pushed %s) while the kubelet reports not found", where, img.Reference(), orDash(ev.ImageStatus), ev.PushedAt.UTC().Format("2006-01-02T15:04:05Z")))
+		var details []string
+		if ev.ImageStatus != "" {
+			details = append(details, "status "+ev.ImageStatus)
+		}
+		if !ev.PushedAt.IsZero() {
+			details = append(details, "pushed "+ev.PushedAt.UTC().Format("2006-01-02T15:04:05Z"))
+		}
+		found := img.Reference()
+		if len(details) > 0 {
+			found += " (" + strings.Join(details, ", ") + ")"
+		}
+		v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: ecr:DescribeImages (%s) finds %s while the kubelet reports not found", where, found))
 		v.RestartHelps = RestartAdvice{Helps: true, Reason: "the image exists now, so a new pod pulls it at once instead of waiting out the back-off"}
 	}
 }

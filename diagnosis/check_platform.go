@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -37,20 +38,33 @@ func checkPlatform(f *Facts, c *Container) *Verdict {
 	}
 	v.Fixes = append(v.Fixes, Fix{Title: "Publish the image for both architectures", Commands: []string{
 		fmt.Sprintf("docker buildx build --platform linux/amd64,linux/arm64 -t %s --push .", c.Image.Full)}})
-	other := "amd64"
+	other, otherOS := "amd64", os
 	if arch == "amd64" {
 		other = "arm64"
 	}
-	if a := archOffered(platforms, os); a != "" {
-		other = a // the evidence says which architecture the image does have
+	offersNode := false
+	if len(platforms) > 0 {
+		// The evidence says which platforms the image does have.
+		offersNode = slices.Contains(platforms, os+"/"+arch) || slices.ContainsFunc(platforms, func(p string) bool { return strings.HasPrefix(p, os+"/"+arch+"/") })
+		otherOS, other = platformOffered(platforms, os, arch)
+	}
+	if offersNode {
+		v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: the image index offers %s/%s now: it was probably pushed again after the node's last attempt", os, arch))
+		v.RestartHelps = RestartAdvice{Helps: true, Reason: "the image now has the node's platform, so a new pod pulls it at once instead of waiting out the back-off"}
 	}
 	if f.Node != nil && f.Node.Fargate {
 		v.Notes = append(v.Notes, "EKS Fargate runs only amd64 (x86_64) pods: the image must provide linux/amd64.")
-	} else if arch != "unknown" {
-		if p := x.mergePatch(fmt.Sprintf(`{"nodeSelector":{"kubernetes.io/arch":"%s"}}`, other)); p != "" {
-			title := fmt.Sprintf("Or, if the image is %s-only, schedule the workload on %s nodes", other, other)
+	} else if arch != "unknown" && other != "" && !offersNode {
+		selector := fmt.Sprintf(`{"nodeSelector":{"kubernetes.io/arch":"%s"}}`, other)
+		what := other
+		if otherOS != os {
+			selector = fmt.Sprintf(`{"nodeSelector":{"kubernetes.io/os":"%s","kubernetes.io/arch":"%s"}}`, otherOS, other)
+			what = otherOS + "/" + other
+		}
+		if p := x.mergePatch(selector); p != "" {
+			title := fmt.Sprintf("Or, if the image is %s-only, schedule the workload on %s nodes", what, what)
 			if len(platforms) > 0 {
-				title = fmt.Sprintf("Or schedule the workload on %s nodes, which the image supports", other)
+				title = fmt.Sprintf("Or schedule the workload on %s nodes, which the image supports", what)
 			}
 			v.Fixes = append(v.Fixes, Fix{Title: title, Commands: []string{p}})
 		}
@@ -76,19 +90,22 @@ func imagePlatforms(f *Facts, c *Container) []string {
 	return nil
 }
 
-// archOffered returns an architecture the image offers for os, preferring amd64 then arm64.
-func archOffered(platforms []string, os string) string {
+// platformOffered returns an EKS platform (linux or windows, amd64 or arm64) the image offers
+// other than the node's own, preferring the node's OS, then amd64; "" when there is none.
+func platformOffered(platforms []string, nodeOS, nodeArch string) (os, arch string) {
 	offered := map[string]bool{}
 	for _, p := range platforms {
 		parts := strings.Split(p, "/")
-		if len(parts) >= 2 && parts[0] == os {
-			offered[parts[1]] = true
+		if len(parts) >= 2 {
+			offered[parts[0]+"/"+parts[1]] = true
 		}
 	}
-	for _, a := range []string{"amd64", "arm64"} {
-		if offered[a] {
-			return a
+	for _, o := range []string{nodeOS, "linux", "windows"} {
+		for _, a := range []string{"amd64", "arm64"} {
+			if offered[o+"/"+a] && !(o == nodeOS && a == nodeArch) {
+				return o, a
+			}
 		}
 	}
-	return ""
+	return nodeOS, ""
 }

@@ -54,20 +54,31 @@ func checkRegistryCredentials(f *Facts, c *Container) *Verdict {
 	if settled := credentialsEvidence(f, c, x, v); settled != nil {
 		return settled
 	}
+	// Once IAM's simulation has answered for the pulling role, the generic "look the role up
+	// and attach the policy" fixes are either already given with the real role name or
+	// contradicted by the evidence.
+	roleKnown := false
+	if p := f.Principal(); p != nil && p.RoleName != "" && len(p.Decisions) > 0 {
+		roleKnown = true
+	}
 	if f.Node != nil && f.Node.Fargate {
-		if fix, ok := fargateRoleFix(f, x); ok {
+		if fix, ok := fargateRoleFix(f, x); ok && !roleKnown {
 			v.Fixes = append(v.Fixes, fix)
 		}
 		return v
 	}
 	if disc := x.nodeRoleDiscovery(); disc != nil {
-		v.Fixes = append(v.Fixes, Fix{Title: "Give the node role ECR pull permissions (AmazonEC2ContainerRegistryPullOnly)", Commands: append(disc,
-			fmt.Sprintf(`aws iam attach-role-policy --role-name "$NODE_ROLE" --policy-arn %s`, x.policyARN("AmazonEC2ContainerRegistryPullOnly")))})
-		v.Fixes = append(v.Fixes, Fix{Title: "Check that the node's subnet reaches ecr.api (an interface endpoint, or a NAT route)", Commands: []string{
-			fmt.Sprintf("VPC=$(aws ec2 describe-instances --region %s --instance-ids %s --query 'Reservations[0].Instances[0].VpcId' --output text)", f.Node.Region, f.Node.InstanceID),
-			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=com.amazonaws.%s.ecr.api,com.amazonaws.%s.ecr.dkr --query 'VpcEndpoints[].[ServiceName,State,PrivateDnsEnabled]' --output text`, c.Image.Region, c.Image.Region, c.Image.Region),
-		}})
-		v.Verify = fmt.Sprintf(`aws iam simulate-principal-policy --policy-source-arn "$(aws iam get-role --role-name "$NODE_ROLE" --query Role.Arn --output text)" --action-names ecr:GetAuthorizationToken ecr:BatchGetImage ecr:GetDownloadUrlForLayer --resource-arns %s --query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text`, c.Image.RepositoryARN())
+		if !roleKnown {
+			v.Fixes = append(v.Fixes, Fix{Title: "Give the node role ECR pull permissions (AmazonEC2ContainerRegistryPullOnly)", Commands: append(disc,
+				fmt.Sprintf(`aws iam attach-role-policy --role-name "$NODE_ROLE" --policy-arn %s`, x.policyARN("AmazonEC2ContainerRegistryPullOnly")))})
+			v.Verify = fmt.Sprintf(`aws iam simulate-principal-policy --policy-source-arn "$(aws iam get-role --role-name "$NODE_ROLE" --query Role.Arn --output text)" --action-names ecr:GetAuthorizationToken ecr:BatchGetImage ecr:GetDownloadUrlForLayer --resource-arns %s --query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text`, c.Image.RepositoryARN())
+		}
+		if servicePath(f, c.Image.Region, "ecr.api").reachable == Unknown {
+			v.Fixes = append(v.Fixes, Fix{Title: "Check that the node's subnet reaches ecr.api (an interface endpoint, or a NAT route)", Commands: []string{
+				fmt.Sprintf("VPC=$(aws ec2 describe-instances --region %s --instance-ids %s --query 'Reservations[0].Instances[0].VpcId' --output text)", f.Node.Region, f.Node.InstanceID),
+				fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" Name=service-name,Values=%s,%s --query 'VpcEndpoints[].[ServiceName,State,PrivateDnsEnabled]' --output text`, f.Node.Region, endpointService(f.Node.Region, "ecr.api"), endpointService(f.Node.Region, "ecr.dkr")),
+			}})
+		}
 	}
 	return v
 }
@@ -98,11 +109,11 @@ func fargateRoleFix(f *Facts, x cmdContext) (Fix, bool) {
 // or refines v in place and returns nil.
 func credentialsEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verdict {
 	p := f.Principal()
-	api := servicePath(f, "ecr.api")
+	api := servicePath(f, c.Image.Region, "ecr.api")
 	if api.reachable == No {
 		w := &Verdict{Cause: CauseRegistryUnreachable, Confidence: Confirmed,
 			Summary: fmt.Sprintf("This looks like an authentication error but is a network one: %s cannot reach ecr.api in %s, so the kubelet's credential provider got no token and the pull went out without credentials.",
-				x.nodeLabel(), f.Node.Region),
+				x.nodeLabel(), c.Image.Region),
 			Evidence:     append(v.Evidence, api.why),
 			Notes:        []string{noteEcrAPILooksLikeAuth, noteNetworkPolicy, noteIRSA(f)},
 			RestartHelps: RestartAdvice{Helps: true, Reason: "once the node reaches ecr.api, a new pod gets a token and pulls at once instead of waiting out the back-off"},
@@ -113,14 +124,12 @@ func credentialsEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verd
 		}
 		return w
 	}
-	if n := f.Network(); n != nil {
-		if ep := n.Endpoints["ecr.api"]; ep != nil && ep.PolicyDenies != "" {
-			return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
-				Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.api) does not allow %s for %s, so the credential provider gets no token.", ep.ID, ep.PolicyDenies, principal(f)),
-				Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies)),
-				Fixes:        []Fix{endpointPolicyFix(f, ep)},
-				RestartHelps: RestartAdvice{Helps: true, Reason: "once the endpoint policy allows the call, a new pod gets a token at once"},
-			}
+	if ep := api.endpoint; ep != nil && ep.PolicyDenies != "" { // only an endpoint in use applies its policy
+		return &Verdict{Cause: CauseEndpointPolicyDenied, Confidence: Confirmed,
+			Summary:      fmt.Sprintf("The policy of VPC endpoint %s (ecr.api) does not allow %s for %s, so the credential provider gets no token.", ep.ID, ep.PolicyDenies, principal(f)),
+			Evidence:     append(v.Evidence, fmt.Sprintf("endpoint %s's policy refuses %s", ep.ID, ep.PolicyDenies)),
+			Fixes:        []Fix{endpointPolicyFix(f, ep)},
+			RestartHelps: RestartAdvice{Helps: true, Reason: "once the endpoint policy allows the call, a new pod gets a token at once"},
 		}
 	}
 	if api.why != "" {
@@ -140,7 +149,7 @@ func credentialsEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verd
 	if denied := deniedActions(f, "ecr:GetAuthorizationToken"); len(denied) > 0 {
 		v.Confidence = Confirmed
 		v.Summary = fmt.Sprintf("The role %s that pulls for %s may not call ecr:GetAuthorizationToken, so the kubelet gets no ECR token and pulls without credentials.", p.RoleName, x.nodeLabel())
-		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s: ecr:GetAuthorizationToken %s; attached policies: %s", p.RoleARN, p.Decisions["ecr:GetAuthorizationToken"], orDash(strings.Join(p.AttachedPolicies, ", "))))
+		v.Evidence = append(v.Evidence, fmt.Sprintf("iam:SimulatePrincipalPolicy for %s: ecr:GetAuthorizationToken %s; attached policies: %s", p.RoleARN, p.Decisions["ecr:GetAuthorizationToken"], orNone(strings.Join(p.AttachedPolicies, ", "))))
 		v.Alternatives = nil
 		v.Fixes = append([]Fix{attachPullPolicy(f, x)}, dropNodeRoleDiscovery(v.Fixes)...)
 		v.Verify = simulateCommand(f, c)
@@ -173,11 +182,12 @@ func simulateCommand(f *Facts, c *Container) string {
 	return fmt.Sprintf("aws iam simulate-principal-policy --policy-source-arn %s --action-names ecr:GetAuthorizationToken ecr:BatchGetImage ecr:GetDownloadUrlForLayer --resource-arns %s --query 'EvaluationResults[].[EvalActionName,EvalDecision]' --output text", p.RoleARN, c.Image.RepositoryARN())
 }
 
-// dropNodeRoleDiscovery removes the fixes that look the node role up, once it is known.
+// dropNodeRoleDiscovery removes the fixes that look the pulling role up (the node's instance
+// profile, or a Fargate profile's execution role) and attach a policy to it, once it is known.
 func dropNodeRoleDiscovery(fixes []Fix) []Fix {
 	var out []Fix
 	for _, fx := range fixes {
-		if len(fx.Commands) > 0 && strings.HasPrefix(fx.Commands[0], "PROFILE=$(") {
+		if len(fx.Commands) > 0 && (strings.HasPrefix(fx.Commands[0], "PROFILE=$(") || strings.HasPrefix(fx.Commands[0], "ROLE_ARN=$(aws eks describe-fargate-profile ")) {
 			continue
 		}
 		out = append(out, fx)

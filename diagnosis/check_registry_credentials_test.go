@@ -139,3 +139,206 @@ func TestCheckRegistryCredentials(t *testing.T) {
 		{name: "403 belongs to access-denied", facts: newFacts(pullFailed("api", headStatusErr(ecrImage, "403 Forbidden"))), wantNil: true},
 	})
 }
+
+// TestCheckRegistryCredentialsEvidence: `no basic auth credentials` has several causes that
+// look the same (DOMAIN C01, C02, C10): the cloud evidence names the one that applies.
+func TestCheckRegistryCredentialsEvidence(t *testing.T) {
+	const east = "111122223333.dkr.ecr.us-east-1.amazonaws.com/payments/api:1.8.2"
+	const china = "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn/payments/api:1.8.2"
+	noAuth := func(mods ...func(*Facts)) *Facts {
+		return newFacts(append([]func(*Facts){pullFailed("api", noBasicAuthErr(ecrImage))}, mods...)...)
+	}
+	privateNoAPI := eps{"ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)}
+	runCheckCases(t, checkRegistryCredentials, []checkCase{
+		{
+			// DOMAIN §C10: "ecr.api unreachable but ecr.dkr fine" looks like an auth problem.
+			name:  "ecr.api unreachable: no NAT, no ecr.api endpoint",
+			facts: noAuth(nodeRole(allowed()), withNetwork("", privateNoAPI)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says: []string{
+				"This looks like an authentication error but is a network one: node " + tNode + " cannot reach ecr.api in us-west-2",
+				"VPC " + tVPC + " has no com.amazonaws.us-west-2.ecr.api endpoint and route table " + tRouteTable + " of subnet " + tSubnet + " has no default route (no NAT gateway)",
+			},
+			firstFix: "aws ec2 create-vpc-endpoint --region us-west-2 --vpc-id " + tVPC + " --vpc-endpoint-type Interface --service-name com.amazonaws.us-west-2.ecr.api --subnet-ids " + tSubnet + " --security-group-ids " + tNodeSG + " " + tClusterSG + " --private-dns-enabled",
+			notFixes: []string{"attach-role-policy", "$NODE_ROLE"},
+			notes:    []string{"looks exactly like an authentication error", "NetworkPolicy cannot block an image pull"},
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
+			name:  "ecr.api endpoint with private DNS off, no NAT",
+			facts: noAuth(nodeRole(allowed()), withNetwork("", eps{"ecr.api": iface(tEpAPI, privateDNSOff), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api has private DNS off"},
+			firstFix: "aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpAPI + " --private-dns-enabled",
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
+			name:  "ecr.api endpoint's security group does not admit the node",
+			facts: noAuth(nodeRole(allowed()), withNetwork(tNAT, eps{"ecr.api": iface(tEpAPI, no443), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"the security groups of VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api do not admit HTTPS (443)"},
+			firstFix: "aws ec2 authorize-security-group-ingress --region us-west-2 --group-id \"$(aws ec2 describe-vpc-endpoints --region us-west-2 --vpc-endpoint-ids " + tEpAPI,
+			fixes:    []string{"--protocol tcp --port 443 --source-group " + tNodeSG},
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
+			// VPC endpoints serve only their region: the us-west-2 endpoints cannot carry the
+			// credential provider's call to ecr.api in us-east-1, and more of them cannot either.
+			name: "image in another region, endpoints only",
+			facts: newFacts(withImage("api", east), pullFailed("api", noBasicAuthErr(east)), nodeRole(allowed()),
+				withNetwork("", allEndpoints())),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"cannot reach ecr.api in us-east-1", "com.amazonaws.us-east-1.ecr.api is in region us-east-1 but the node in us-west-2"},
+			notFixes: []string{"create-vpc-endpoint", "modify-vpc-endpoint"},
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
+			name: "China: the endpoint service is cn.com.amazonaws",
+			facts: newFacts(withImage("api", china), withNodeRegion("cn-north-1"), pullFailed("api", noBasicAuthErr(china)), nodeRole(allowed()),
+				withNetwork("", eps{"ecr.dkr": iface(tEpDKR)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			firstFix: "aws ec2 create-vpc-endpoint --region cn-north-1 --vpc-id " + tVPC + " --vpc-endpoint-type Interface --service-name cn.com.amazonaws.cn-north-1.ecr.api",
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
+			name:  "ecr.api endpoint policy refuses GetAuthorizationToken",
+			facts: noAuth(nodeRole(allowed()), withNetwork("", eps{"ecr.api": iface(tEpAPI, denies("ecr:GetAuthorizationToken")), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)})),
+			cause: CauseEndpointPolicyDenied, conf: Confirmed,
+			says: []string{"The policy of VPC endpoint " + tEpAPI + " (ecr.api) does not allow ecr:GetAuthorizationToken for the IAM role of instance " + tInstance,
+				"endpoint " + tEpAPI + "'s policy refuses ecr:GetAuthorizationToken"},
+			fixes: []string{
+				"aws ec2 describe-vpc-endpoints --region us-west-2 --vpc-endpoint-ids " + tEpAPI + " --query 'VpcEndpoints[0].PolicyDocument' --output text",
+				"aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpAPI + " --reset-policy",
+			},
+			restart: true,
+		},
+		{
+			// With private DNS off the public name goes out through NAT: the endpoint and its
+			// policy are not on the path, so they are not the cause.
+			name: "ecr.api endpoint policy refuses, but the endpoint is not used",
+			facts: noAuth(nodeRole(allowed()), withNetwork(tNAT, eps{"ecr.api": iface(tEpAPI, privateDNSOff, denies("ecr:GetAuthorizationToken")),
+				"ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryCredentials, conf: Likely,
+			says:    []string{"sends 0.0.0.0/0 to " + tNAT},
+			alts:    []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart: true,
+		},
+		{
+			name:  "IMDS turned off on the instance",
+			facts: noAuth(nodeRole(allowed(), func(p *PrincipalEvidence) { p.IMDSEnabled = No }), withNetwork("", allEndpoints())),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says: []string{"Instance metadata (IMDS) is turned off on " + tInstance,
+				"ec2:DescribeInstances: " + tInstance + " has MetadataOptions.HttpEndpoint disabled"},
+			firstFix: "aws ec2 modify-instance-metadata-options --region us-west-2 --instance-id " + tInstance + " --http-endpoint enabled --http-tokens required --http-put-response-hop-limit 1",
+			notFixes: []string{"attach-role-policy", "$NODE_ROLE"},
+			alts:     []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart:  true,
+		},
+		{
+			name:  "node role may not call GetAuthorizationToken",
+			facts: noAuth(nodeRole(allowed("ecr:GetAuthorizationToken", "implicitDeny")), withNetwork("", allEndpoints())),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says: []string{"The role " + tRoleName + " that pulls for node " + tNode + " may not call ecr:GetAuthorizationToken",
+				"iam:SimulatePrincipalPolicy for " + tRoleARN + ": ecr:GetAuthorizationToken implicitDeny; attached policies: AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy",
+				"VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api is available with private DNS"},
+			firstFix: "aws iam attach-role-policy --role-name " + tRoleName + " --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			notFixes: []string{"$NODE_ROLE", "PROFILE=$(", "describe-vpc-endpoints"},
+			verify:   []string{"aws iam simulate-principal-policy --policy-source-arn " + tRoleARN + " --action-names ecr:GetAuthorizationToken", "--resource-arns " + tRepoARN},
+			restart:  true,
+		},
+		{
+			name: "node role with no policies at all",
+			facts: noAuth(nodeRole(map[string]string{"ecr:GetAuthorizationToken": "implicitDeny", "ecr:BatchGetImage": "implicitDeny"},
+				func(p *PrincipalEvidence) { p.AttachedPolicies = nil })),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says:     []string{"ecr:GetAuthorizationToken implicitDeny; attached policies: none"},
+			firstFix: "aws iam attach-role-policy --role-name " + tRoleName,
+			// The network was not read: the check of the ecr.api path stays.
+			fixes:   []string{"Name=service-name,Values=com.amazonaws.us-west-2.ecr.api,com.amazonaws.us-west-2.ecr.dkr"},
+			restart: true,
+		},
+		{
+			name:  "explicit deny of GetAuthorizationToken (SCP or boundary)",
+			facts: noAuth(nodeRole(allowed("ecr:GetAuthorizationToken", "explicitDeny"))),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says:    []string{"ecr:GetAuthorizationToken explicitDeny"},
+			restart: true,
+		},
+		{
+			// Permissions and path both check out: say so, and point at what is left.
+			name:  "everything allowed and reachable",
+			facts: noAuth(nodeRole(allowed()), withNetwork("", allEndpoints())),
+			cause: CauseRegistryCredentials, conf: Likely,
+			says: []string{"iam:SimulatePrincipalPolicy for " + tRoleARN + " allows ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on " + tRepoARN,
+				"The role's permissions and the path to ecr.api both look right", "KEP-4412"},
+			notFixes: []string{"attach-role-policy", "create-vpc-endpoint", "describe-vpc-endpoints"},
+			alts:     []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart:  true,
+		},
+		{
+			name:  "everything allowed, reached through NAT",
+			facts: noAuth(nodeRole(allowed()), withNetwork(tNAT, nil)),
+			cause: CauseRegistryCredentials, conf: Likely,
+			says:    []string{"sends 0.0.0.0/0 to " + tNAT, "both look right"},
+			alts:    []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart: true,
+		},
+		{
+			name:  "everything allowed, the network not read",
+			facts: noAuth(nodeRole(allowed())),
+			cause: CauseRegistryCredentials, conf: Likely,
+			says:     []string{"allows ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer"},
+			fixes:    []string{"Name=service-name,Values=com.amazonaws.us-west-2.ecr.api,com.amazonaws.us-west-2.ecr.dkr"},
+			notFixes: []string{"attach-role-policy"},
+			alts:     []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart:  true,
+		},
+		{
+			// A stale static token next to a healthy role: the secret is the finding.
+			name: "stale ECR token in a pull secret, role fine",
+			facts: newFacts(withSecret(dockerSecret("ecr-token", "https://111122223333.dkr.ecr.us-west-2.amazonaws.com")),
+				pullFailed("api", headStatusErr(ecrImage, "401 Unauthorized")), nodeRole(allowed()), withNetwork("", allEndpoints())),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says:     []string{"pull secret ecr-token holds a static token"},
+			fixes:    []string{`"op":"remove","path":"/spec/template/spec/imagePullSecrets"`},
+			notFixes: []string{"attach-role-policy"},
+			alts:     []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart:  true,
+		},
+		{
+			// DOMAIN §4.2: on Fargate the pod execution role pulls, with its own managed policy.
+			name:  "Fargate: execution role may not call GetAuthorizationToken",
+			facts: newFacts(onFargate, pullFailed("api", noBasicAuthErr(ecrImage)), fargateRole(allowed("ecr:GetAuthorizationToken", "implicitDeny"))),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			says:     []string{"The role " + tFargateRole + " that pulls for node " + tFargate + " may not call ecr:GetAuthorizationToken"},
+			firstFix: "aws iam attach-role-policy --role-name " + tFargateRole + " --policy-arn arn:aws:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy",
+			notFixes: []string{"ROLE_ARN=$(", "AmazonEC2ContainerRegistryPullOnly", "describe-instances", "modify-instance-metadata-options"},
+			verify:   []string{"--policy-source-arn " + tFargateARN},
+			restart:  true,
+		},
+		{
+			name:  "Fargate: execution role allowed",
+			facts: newFacts(onFargate, pullFailed("api", noBasicAuthErr(ecrImage)), fargateRole(allowed())),
+			cause: CauseRegistryCredentials, conf: Likely,
+			says:     []string{"iam:SimulatePrincipalPolicy for " + tFargateARN + " allows"},
+			notFixes: []string{"attach-role-policy"},
+			alts:     []Cause{CauseRegistryUnreachable, CauseAccessDenied},
+			restart:  true,
+		},
+		{
+			name:  "China partition, role denied",
+			facts: newFacts(withImage("api", china), withNodeRegion("cn-north-1"), pullFailed("api", noBasicAuthErr(china)), nodeRole(allowed("ecr:GetAuthorizationToken", "implicitDeny"))),
+			cause: CauseRegistryCredentials, conf: Confirmed,
+			firstFix: "aws iam attach-role-policy --role-name " + tRoleName + " --policy-arn arn:aws-cn:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			fixes:    []string{"Name=service-name,Values=cn.com.amazonaws.cn-north-1.ecr.api,cn.com.amazonaws.cn-north-1.ecr.dkr"},
+			notFixes: []string{"arn:aws:iam::aws:", "Values=com.amazonaws."},
+			verify:   []string{"arn:aws-cn:ecr:cn-north-1:111122223333:repository/payments/api"},
+			restart:  true,
+		},
+	})
+}

@@ -36,7 +36,8 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 	} else {
 		v.Notes = append(v.Notes, noteSGForPods)
 	}
-	if settled := networkEvidence(f, c, x, v); settled {
+	path := networkEvidence(f, c, x, v)
+	if path == No {
 		return v
 	}
 	if rel, ok := f.Related[c.Image.Raw]; ok && rel.Nodes > 1 {
@@ -57,11 +58,14 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 			fmt.Sprintf(`aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[].Routes[].[DestinationCidrBlock,DestinationPrefixListId,NatGatewayId,GatewayId,State]' --output text`, r),
 			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" --query 'VpcEndpoints[].[ServiceName,VpcEndpointType,State,PrivateDnsEnabled]' --output text`, r),
 		}})
-		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("If there is no NAT route, add the ECR interface endpoints (private DNS on) and the S3 gateway endpoint in %s", r), Commands: []string{
-			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name com.amazonaws.%s.ecr.api --subnet-ids "$SUBNET" --private-dns-enabled`, r, r),
-			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name com.amazonaws.%s.ecr.dkr --subnet-ids "$SUBNET" --private-dns-enabled`, r, r),
-			fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Gateway --service-name com.amazonaws.%s.s3 --route-table-ids "$(aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[0].RouteTableId' --output text)"`, r, r, r),
-		}})
+		// Endpoints serve only their own region, and are not missing when the evidence shows a path.
+		if path != Yes && !(c.Image.IsECR() && c.Image.Region != n.Region) {
+			v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("If there is no NAT route, add the ECR interface endpoints (private DNS on) and the S3 gateway endpoint in %s", r), Commands: []string{
+				fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name %s --subnet-ids "$SUBNET" --private-dns-enabled`, r, endpointService(r, "ecr.api")),
+				fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name %s --subnet-ids "$SUBNET" --private-dns-enabled`, r, endpointService(r, "ecr.dkr")),
+				fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Gateway --service-name %s --route-table-ids "$(aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[0].RouteTableId' --output text)"`, r, endpointService(r, "s3"), r),
+			}})
+		}
 		if c.Image.IsECR() && c.Image.Region != n.Region {
 			v.Evidence = append(v.Evidence, fmt.Sprintf("the image is in region %s but the node in %s: VPC endpoints do not serve other regions, so this pull needs a NAT path", c.Image.Region, n.Region))
 		}
@@ -81,25 +85,30 @@ func looksLikeTypoOfECR(host string) bool {
 
 // networkEvidence settles an ECR timeout with the node's route table and VPC endpoints: it
 // names the missing piece (NAT, the ecr.dkr endpoint, private DNS, a security group, the S3
-// gateway endpoint) and gives the change with real IDs. It reports whether it settled v.
-func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) bool {
+// gateway endpoint) and gives the change with real IDs. It returns what the evidence says of
+// the path: No when it settled v.
+func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 	if !(c.Image.IsECR() || c.Signal.LayerBucket) || f.Network() == nil {
-		return false
+		return Unknown
 	}
 	switch c.Signal.Kind {
 	case SigTimeout, SigNetUnreachable, SigRefused, SigDNS:
 	default:
-		return false
+		return Unknown
 	}
 	suffix := "ecr.dkr"
 	if c.Signal.LayerBucket || c.Signal.Stage == StageFetch {
 		suffix = "s3"
 	}
-	path := servicePath(f, suffix)
+	path := servicePath(f, c.Image.Region, suffix) // "" (the node's region) for a non-ECR reference
 	switch path.reachable {
-	case No:
+	case No: // servicePath judges only with a node
+		region := c.Image.Region
+		if region == "" {
+			region = f.Node.Region
+		}
 		v.Confidence = Confirmed
-		v.Summary = fmt.Sprintf("%s has no working path to %s in %s: %s.", capitalize(x.nodeLabel()), suffixLabel(suffix), f.Node.Region, path.why)
+		v.Summary = fmt.Sprintf("%s has no working path to %s in %s: %s.", capitalize(x.nodeLabel()), suffixLabel(suffix), region, path.why)
 		v.Evidence = append(v.Evidence, path.why)
 		v.Fixes = nil
 		if path.fix != nil {
@@ -107,17 +116,21 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) bool {
 		}
 		if suffix == "ecr.dkr" { // a private subnet needs all three endpoints
 			for _, other := range []string{"ecr.api", "s3"} {
-				if p := servicePath(f, other); p.reachable == No && p.fix != nil {
+				if p := servicePath(f, c.Image.Region, other); p.reachable == No && p.fix != nil {
 					v.Evidence = append(v.Evidence, p.why)
 					v.Fixes = append(v.Fixes, *p.fix)
 				}
 			}
 		}
-		return true
+		return No
 	case Yes:
 		v.Evidence = append(v.Evidence, path.why+": the VPC side looks right, so look at network ACLs, the node's security group egress, a proxy, or DNS")
+	default:
+		if path.why != "" {
+			v.Evidence = append(v.Evidence, path.why)
+		}
 	}
-	return false
+	return path.reachable
 }
 
 func suffixLabel(suffix string) string {

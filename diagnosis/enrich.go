@@ -1,6 +1,9 @@
 package diagnosis
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Enricher adds evidence to facts gathered by a collector: cloud APIs, registry probes. It
 // never fails: a lookup that cannot be made becomes a Skip in the facts.
@@ -45,9 +48,64 @@ func (e Enriched) CollectFailing(ctx context.Context, namespace string) ([]*Fact
 	return all, nil
 }
 
+// enrich runs the enrichers concurrently, each on its own shallow copy of every pod's facts
+// (the collected facts are only read), then merges what each found into the originals.
 func (e Enriched) enrich(ctx context.Context, all []*Facts) {
-	for _, en := range e.Enrichers {
-		en.EnrichAll(ctx, all)
+	if len(all) == 0 || len(e.Enrichers) == 0 {
+		return
+	}
+	shadows := make([][]*Facts, len(e.Enrichers))
+	var wg sync.WaitGroup
+	for i, en := range e.Enrichers {
+		shadows[i] = make([]*Facts, len(all))
+		for j, f := range all {
+			c := *f
+			c.Cloud, c.Skipped = nil, nil
+			shadows[i][j] = &c
+		}
+		wg.Go(func() { en.EnrichAll(ctx, shadows[i]) })
+	}
+	wg.Wait()
+	for _, list := range shadows {
+		for j, s := range list {
+			mergeEvidence(all[j], s)
+		}
+	}
+}
+
+// mergeEvidence adds what one enricher found (in s) to f.
+func mergeEvidence(f, s *Facts) {
+	f.Skipped = append(f.Skipped, s.Skipped...)
+	if s.Cloud == nil {
+		return
+	}
+	if f.Cloud == nil {
+		f.Cloud = &CloudEvidence{}
+	}
+	if s.Cloud.Principal != nil {
+		f.Cloud.Principal = s.Cloud.Principal
+	}
+	if s.Cloud.Network != nil {
+		f.Cloud.Network = s.Cloud.Network
+	}
+	if s.Cloud.CallerAccount != "" {
+		f.Cloud.CallerAccount = s.Cloud.CallerAccount
+	}
+	for k, v := range s.Cloud.Images {
+		if f.Cloud.Images == nil {
+			f.Cloud.Images = map[string]*ImageEvidence{}
+		}
+		cur := f.Cloud.Images[k]
+		if cur == nil {
+			cur = &ImageEvidence{}
+			f.Cloud.Images[k] = cur
+		}
+		if v.ECR != nil {
+			cur.ECR = v.ECR
+		}
+		if v.Probe != nil {
+			cur.Probe = v.Probe
+		}
 	}
 }
 

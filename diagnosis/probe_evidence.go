@@ -43,7 +43,11 @@ func probeEvidence(f *Facts, c *Container, v *Verdict) {
 			}
 			v.Summary = fmt.Sprintf("%s has no repository %s.", c.Image.Domain, c.Image.Path)
 		case p.Exists == Yes:
-			v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: %s finds %s now (digest %s); it was probably pushed after the node's last attempt", who, c.Image.Full, orDash(p.Digest)))
+			digest := ""
+			if p.Digest != "" {
+				digest = " (digest " + p.Digest + ")"
+			}
+			v.Evidence = append(v.Evidence, fmt.Sprintf("conflict: %s finds %s now%s; it was probably pushed after the node's last attempt", who, c.Image.Full, digest))
 			return
 		}
 		if status != "" {
@@ -51,7 +55,7 @@ func probeEvidence(f *Facts, c *Container, v *Verdict) {
 		}
 	case CauseRateLimited:
 		if p.RateLimit != "" || p.RateRemaining != "" {
-			v.Evidence = append(v.Evidence, fmt.Sprintf("Docker Hub's counters for the bot's own address: ratelimit-limit %s, ratelimit-remaining %s (the nodes' NAT address has its own)", orDash(p.RateLimit), orDash(p.RateRemaining)))
+			v.Evidence = append(v.Evidence, fmt.Sprintf("Docker Hub's counters for the bot's own address: ratelimit-limit %s, ratelimit-remaining %s (the nodes' NAT address has its own)", orNone(p.RateLimit), orNone(p.RateRemaining)))
 		}
 		if p.RetryAfter != "" {
 			v.Evidence = append(v.Evidence, "the registry asks to retry after "+p.RetryAfter+" seconds")

@@ -349,6 +349,7 @@ type checkCase struct {
 	says      []string // substrings of the summary or the evidence
 	fixes     []string // substrings of the fix commands or titles
 	notFixes  []string // substrings no fix (command or title) may contain
+	firstFix  string   // substring of the first fix's first command: what to do first
 	verify    []string // substrings of Verify
 	notes     []string // substrings of the notes
 	alts      []Cause
@@ -414,6 +415,9 @@ func assertVerdict(t *testing.T, tc checkCase, v *Verdict) {
 		if strings.Contains(fixes, s) {
 			t.Errorf("fixes contain %q, want not:\n%s", s, fixes)
 		}
+	}
+	if tc.firstFix != "" && (len(v.Fixes) == 0 || len(v.Fixes[0].Commands) == 0 || !strings.Contains(v.Fixes[0].Commands[0], tc.firstFix)) {
+		t.Errorf("the first fix does not start with %q:\n%s", tc.firstFix, fixes)
 	}
 	for _, s := range tc.verify {
 		if !strings.Contains(v.Verify, s) {

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// maxEntries is the size above which a cache sweeps out expired entries.
+const maxEntries = 4096
+
 // cache holds one lookup per key for a TTL, and shares an in-flight lookup between concurrent
 // callers, so that a scan of many pods makes one call per repository, role or VPC.
 type cache[K comparable, V any] struct {
@@ -40,6 +43,14 @@ func (c *cache[K, V]) get(ctx context.Context, key K, fetch func(context.Context
 		case <-ctx.Done():
 			var zero V
 			return zero, ctx.Err()
+		}
+	}
+	if len(c.entries) > maxEntries { // a long-running bot: drop what has expired
+		now := c.now()
+		for k, old := range c.entries {
+			if !old.expires.IsZero() && !now.Before(old.expires) {
+				delete(c.entries, k)
+			}
 		}
 	}
 	e = &entry[V]{done: make(chan struct{})}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -51,18 +52,40 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 		repoARN := img.RepositoryARN()
 		host := "api.ecr." + img.Region + ".amazonaws.com"
 
-		var repo *ecr.DescribeRepositoriesOutput
-		err := g.call(ctx, func(ctx context.Context) (err error) {
-			repo, err = c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RegistryId: aws.String(img.Account), RepositoryNames: []string{img.Path}})
-			return err
+		// The repository and the image are read at once: a missing repository makes
+		// DescribeImages fail with RepositoryNotFoundException too.
+		id := ecrtypes.ImageIdentifier{ImageTag: aws.String(img.Tag)}
+		if img.Digest != "" {
+			id = ecrtypes.ImageIdentifier{ImageDigest: aws.String(img.Digest)}
+		}
+		var (
+			repo            *ecr.DescribeRepositoriesOutput
+			images          *ecr.DescribeImagesOutput
+			repoErr, imgErr error
+			wg              sync.WaitGroup
+		)
+		wg.Go(func() {
+			repoErr = g.call(ctx, func(ctx context.Context) (err error) {
+				repo, err = c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RegistryId: aws.String(img.Account), RepositoryNames: []string{img.Path}})
+				return err
+			})
 		})
+		wg.Go(func() {
+			imgErr = g.call(ctx, func(ctx context.Context) (err error) {
+				images, err = c.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path), ImageIds: []ecrtypes.ImageIdentifier{id}})
+				return err
+			})
+		})
+		wg.Wait()
 		var rnf *ecrtypes.RepositoryNotFoundException
-		switch {
-		case errors.As(err, &rnf):
-			ev.RepositoryExists = diagnosis.No
+		var inf *ecrtypes.ImageNotFoundException
+		if errors.As(repoErr, &rnf) || errors.As(imgErr, &rnf) {
+			ev.RepositoryExists, ev.ImageExists = diagnosis.No, diagnosis.No
 			return out, nil // nothing else to read about a repository that does not exist
-		case err != nil:
-			out.skips = append(out.skips, skipFor("ecr-repository", "ecr:DescribeRepositories", repoARN, host, err))
+		}
+		switch {
+		case repoErr != nil:
+			out.skips = append(out.skips, skipFor("ecr-repository", "ecr:DescribeRepositories", repoARN, host, repoErr))
 		case len(repo.Repositories) == 1:
 			ev.RepositoryExists = diagnosis.Yes
 			if enc := repo.Repositories[0].EncryptionConfiguration; enc != nil {
@@ -70,25 +93,11 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 				ev.KMSKey = aws.ToString(enc.KmsKey)
 			}
 		}
-
-		id := ecrtypes.ImageIdentifier{ImageTag: aws.String(img.Tag)}
-		if img.Digest != "" {
-			id = ecrtypes.ImageIdentifier{ImageDigest: aws.String(img.Digest)}
-		}
-		var images *ecr.DescribeImagesOutput
-		err = g.call(ctx, func(ctx context.Context) (err error) {
-			images, err = c.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path), ImageIds: []ecrtypes.ImageIdentifier{id}})
-			return err
-		})
-		var inf *ecrtypes.ImageNotFoundException
 		switch {
-		case errors.As(err, &inf):
+		case errors.As(imgErr, &inf):
 			ev.ImageExists = diagnosis.No
-		case errors.As(err, &rnf):
-			ev.RepositoryExists, ev.ImageExists = diagnosis.No, diagnosis.No
-			return out, nil
-		case err != nil:
-			out.skips = append(out.skips, skipFor("ecr-image", "ecr:DescribeImages", repoARN, host, err))
+		case imgErr != nil:
+			out.skips = append(out.skips, skipFor("ecr-image", "ecr:DescribeImages", repoARN, host, imgErr))
 		case len(images.ImageDetails) > 0:
 			d := images.ImageDetails[0]
 			ev.ImageExists = diagnosis.Yes
@@ -102,20 +111,30 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 			ev.MediaType = aws.ToString(d.ImageManifestMediaType)
 		}
 
+		// The follow-up reads are independent of each other; each writes its own fields.
+		var mu sync.Mutex
+		addSkips := func(o *ecrImage) {
+			mu.Lock()
+			defer mu.Unlock()
+			out.skips = append(out.skips, o.skips...)
+		}
 		if ev.ImageExists == diagnosis.No {
-			g.recentTags(ctx, img, out)
-			g.lifecycle(ctx, img, out)
+			wg.Go(func() { o := &ecrImage{}; g.recentTags(ctx, img, o); ev.RecentTags = o.ev.RecentTags; addSkips(o) })
+			wg.Go(func() { o := &ecrImage{}; g.lifecycle(ctx, img, o); ev.ExpiringRule = o.ev.ExpiringRule; addSkips(o) })
 		}
 		if ev.ImageExists == diagnosis.Yes && slices.Contains(indexMediaTypes, ev.MediaType) {
-			g.platforms(ctx, img, out)
+			wg.Go(func() { o := &ecrImage{}; g.platforms(ctx, img, o); ev.Platforms = o.ev.Platforms; addSkips(o) })
 		}
 		if ev.EncryptionType == "KMS" && ev.KMSKey != "" {
-			state, err := g.kmsKeyState(ctx, img.Region, ev.KMSKey)
-			if err != nil {
-				out.skips = append(out.skips, skipFor("kms-key", "kms:DescribeKey", ev.KMSKey, "kms."+img.Region+".amazonaws.com", err))
-			}
-			ev.KMSKeyState = state
+			wg.Go(func() {
+				state, err := g.kmsKeyState(ctx, img.Region, ev.KMSKey)
+				if err != nil {
+					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-key", "kms:DescribeKey", ev.KMSKey, "kms."+img.Region+".amazonaws.com", err)}})
+				}
+				ev.KMSKeyState = state
+			})
 		}
+		wg.Wait()
 		return out, nil
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 )
@@ -53,9 +52,7 @@ type Gatherer struct {
 	simulations *cache[simKey, map[string]string]
 	attached    *cache[string, []string]
 	routes      *cache[string, *routeInfo]
-	endpoints   *cache[string, []endpointInfo]
-	subnets     *cache[string, subnetInfo]
-	groups      *cache[string, []groupRule]
+	vpcs        *cache[string, *vpcInfo]
 	tokens      *cache[registryKey, string]
 }
 
@@ -100,9 +97,7 @@ func New(cfg aws.Config, opts Options) *Gatherer {
 		simulations: newCache[simKey, map[string]string](ttl, now),
 		attached:    newCache[string, []string](ttl, now),
 		routes:      newCache[string, *routeInfo](ttl, now),
-		endpoints:   newCache[string, []endpointInfo](ttl, now),
-		subnets:     newCache[string, subnetInfo](ttl, now),
-		groups:      newCache[string, []groupRule](ttl, now),
+		vpcs:        newCache[string, *vpcInfo](ttl, now),
 		tokens:      newCache[registryKey, string](ttl, now),
 	}
 }
@@ -137,7 +132,8 @@ func (g *Gatherer) Enrich(ctx context.Context, f *diagnosis.Facts) {
 
 // EnrichAll adds cloud evidence to many pods' facts. Lookups are shared: one per repository
 // and tag, one role resolution per node, one IAM simulation per role (covering every
-// repository its pods pull), one network read per subnet and VPC.
+// repository its pods pull), one network read per subnet and VPC. Independent lookups run
+// concurrently; only the IAM simulation waits, for the roles.
 func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 	var work []*podWork
 	for _, f := range all {
@@ -156,15 +152,29 @@ func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 		return
 	}
 
-	// Phase 1: images, principals and networks, concurrently and cached.
-	grp, gctx := errgroup.WithContext(ctx)
-	grp.SetLimit(g.opts.Concurrency)
+	// Image lookups do not depend on who pulls: start them at once.
+	sem := make(chan struct{}, 4*g.opts.Concurrency)
+	var background sync.WaitGroup
 	for _, w := range work {
-		grp.Go(func() error { g.gather(gctx, w); return nil })
+		background.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			g.gatherImages(ctx, w)
+		})
 	}
-	_ = grp.Wait()
 
-	// Phase 2: one IAM simulation per role, over every repository its pods pull.
+	// Who pulls, for every pod; the network read starts as soon as the node's instance is known.
+	var principals sync.WaitGroup
+	for _, w := range work {
+		principals.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			g.principal(ctx, w, &background)
+		})
+	}
+	principals.Wait()
+
+	// One IAM simulation per role, over every repository its pods pull.
 	repos := map[string]map[string]bool{} // role ARN -> repository ARNs
 	for _, w := range work {
 		if p := w.principal; p != nil && p.RoleARN != "" {
@@ -172,19 +182,19 @@ func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 				repos[p.RoleARN] = map[string]bool{}
 			}
 			for _, img := range w.images {
-				if img.ref.IsECR() {
-					repos[p.RoleARN][img.ref.RepositoryARN()] = true
-				}
+				repos[p.RoleARN][img.ref.RepositoryARN()] = true
 			}
 		}
 	}
 	decisions := map[string]map[string]map[string]string{}
 	var dmu sync.Mutex
-	grp, gctx = errgroup.WithContext(ctx)
-	grp.SetLimit(g.opts.Concurrency)
+	var sims sync.WaitGroup
 	for role, set := range repos {
-		grp.Go(func() error {
-			d, err := g.simulate(gctx, work, role, set)
+		if len(set) == 0 {
+			continue
+		}
+		sims.Go(func() {
+			d, err := g.simulate(ctx, work, role, set)
 			dmu.Lock()
 			defer dmu.Unlock()
 			if err != nil {
@@ -193,13 +203,13 @@ func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 						w.skip(skipFor("iam-simulation", "iam:SimulatePrincipalPolicy", role, "iam.amazonaws.com", err))
 					}
 				}
-				return nil
+				return
 			}
 			decisions[role] = d
-			return nil
 		})
 	}
-	_ = grp.Wait()
+	sims.Wait()
+	background.Wait()
 	for _, w := range work {
 		if p := w.principal; p != nil {
 			w.decisions = decisions[p.RoleARN]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -23,12 +24,18 @@ type endpointInfo struct {
 	subnets, groups, routeTables     []string
 }
 
-type subnetInfo struct{ az, cidr string }
-
 type groupRule struct {
 	fromPort, toPort int32
 	protocol         string
 	cidrs, groups    []string
+}
+
+// vpcInfo is one VPC's endpoints with the availability zones of their subnets and the
+// ingress rules of their security groups: one read per VPC, shared by every node in it.
+type vpcInfo struct {
+	endpoints []endpointInfo
+	subnetAZ  map[string]string
+	rules     map[string][]groupRule
 }
 
 // network reads the node's route table and its VPC's endpoints for ECR and S3, with the
@@ -42,9 +49,69 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 	ec := g.clients(region).ec2
 	endpoint := "ec2." + region + ".amazonaws.com"
 	ev := &diagnosis.NetworkEvidence{VPC: in.vpc, Subnet: in.subnet, AZ: in.az, SecurityGroups: in.groups, Endpoints: map[string]*diagnosis.VPCEndpoint{}}
-	w.network = ev
 
-	rt, err := g.routes.get(ctx, in.subnet, func(ctx context.Context) (*routeInfo, error) {
+	var (
+		rt      *routeInfo
+		vpc     *vpcInfo
+		rtErr   error
+		vpcErr  error
+		lookups sync.WaitGroup
+	)
+	lookups.Go(func() { rt, rtErr = g.subnetRoutes(ctx, ec, in) })
+	lookups.Go(func() { vpc, vpcErr = g.vpc(ctx, ec, in.vpc) })
+	lookups.Wait()
+	if rtErr != nil {
+		w.skip(skipFor("network-routes", "ec2:DescribeRouteTables", "", endpoint, rtErr))
+	} else {
+		ev.RouteTable, ev.DefaultRoute = rt.table, rt.defaultRoute
+	}
+	policies := map[string]string{}
+	if vpcErr != nil {
+		w.skip(skipFor("network-endpoints", "ec2:DescribeVpcEndpoints", "", endpoint, vpcErr))
+		w.setNetwork(ev, policies)
+		return
+	}
+	for _, e := range vpc.endpoints {
+		suffix := endpointSuffix(e.service, region)
+		if suffix == "" || e.state == "deleted" || e.state == "rejected" {
+			continue
+		}
+		if old, ok := ev.Endpoints[suffix]; ok && old.State == "available" {
+			continue
+		}
+		ve := &diagnosis.VPCEndpoint{ID: e.id, Type: e.kind, State: e.state, PrivateDNS: e.privateDNS}
+		if strings.EqualFold(e.kind, "Gateway") {
+			ve.OnNodeRouteTable = triOf(rt != nil && rt.table != "" && contains(e.routeTables, rt.table))
+		} else {
+			ve.InNodeAZ = diagnosis.Unknown
+			if in.az != "" {
+				ve.InNodeAZ = diagnosis.No
+				for _, sub := range e.subnets {
+					if vpc.subnetAZ[sub] == in.az {
+						ve.InNodeAZ = diagnosis.Yes
+					}
+				}
+			}
+			ve.AllowsNode443 = allows443(vpc, e.groups, in)
+		}
+		policies[suffix] = e.policy
+		ev.Endpoints[suffix] = ve
+	}
+	w.setNetwork(ev, policies)
+}
+
+// setNetwork records the network evidence; the endpoint policies are evaluated once the
+// pulling role is known (evaluatePolicies).
+func (w *podWork) setNetwork(ev *diagnosis.NetworkEvidence, policies map[string]string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.network = ev
+	w.endpointPolicies = policies
+}
+
+// subnetRoutes reads the route table of the node's subnet (or the VPC's main table).
+func (g *Gatherer) subnetRoutes(ctx context.Context, ec *ec2.Client, in *instance) (*routeInfo, error) {
+	return g.routes.get(ctx, in.subnet, func(ctx context.Context) (*routeInfo, error) {
 		tables, err := g.routeTables(ctx, ec, []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{in.subnet}}})
 		if err == nil && len(tables) == 0 { // no explicit association: the VPC's main table
 			tables, err = g.routeTables(ctx, ec, []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{in.vpc}}, {Name: aws.String("association.main"), Values: []string{"true"}}})
@@ -67,15 +134,13 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 		}
 		return ri, nil
 	})
-	if err != nil {
-		w.skip(skipFor("network-routes", "ec2:DescribeRouteTables", "", endpoint, err))
-	} else {
-		ev.RouteTable, ev.DefaultRoute = rt.table, rt.defaultRoute
-	}
+}
 
-	eps, err := g.endpoints.get(ctx, in.vpc, func(ctx context.Context) ([]endpointInfo, error) {
-		var out []endpointInfo
-		pg := ec2.NewDescribeVpcEndpointsPaginator(ec, &ec2.DescribeVpcEndpointsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{in.vpc}}}})
+// vpc reads a VPC's endpoints, then, in one call each, their subnets and security groups.
+func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id string) (*vpcInfo, error) {
+	return g.vpcs.get(ctx, id, func(ctx context.Context) (*vpcInfo, error) {
+		info := &vpcInfo{subnetAZ: map[string]string{}, rules: map[string][]groupRule{}}
+		pg := ec2.NewDescribeVpcEndpointsPaginator(ec, &ec2.DescribeVpcEndpointsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{id}}}})
 		for pg.HasMorePages() {
 			var page *ec2.DescribeVpcEndpointsOutput
 			err := g.call(ctx, func(ctx context.Context) (err error) {
@@ -87,38 +152,71 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 			}
 			for _, e := range page.VpcEndpoints {
 				ei := endpointInfo{id: aws.ToString(e.VpcEndpointId), service: aws.ToString(e.ServiceName), kind: string(e.VpcEndpointType),
-					state: string(e.State), privateDNS: aws.ToBool(e.PrivateDnsEnabled), subnets: e.SubnetIds, routeTables: e.RouteTableIds,
+					state: strings.ToLower(string(e.State)), privateDNS: aws.ToBool(e.PrivateDnsEnabled), subnets: e.SubnetIds, routeTables: e.RouteTableIds,
 					policy: aws.ToString(e.PolicyDocument)}
 				for _, gr := range e.Groups {
 					ei.groups = append(ei.groups, aws.ToString(gr.GroupId))
 				}
-				out = append(out, ei)
+				info.endpoints = append(info.endpoints, ei)
 			}
 		}
-		return out, nil
+		var subnets, groups []string
+		for _, e := range info.endpoints {
+			if s := endpointSuffix(e.service, ""); s != "ecr.api" && s != "ecr.dkr" {
+				continue // only the ECR interface endpoints need their subnets and groups
+			}
+			subnets = appendNew(subnets, e.subnets...)
+			groups = appendNew(groups, e.groups...)
+		}
+		var wg sync.WaitGroup
+		var subErr, sgErr error
+		if len(subnets) > 0 {
+			wg.Go(func() {
+				var out *ec2.DescribeSubnetsOutput
+				subErr = g.call(ctx, func(ctx context.Context) (err error) {
+					out, err = ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: subnets})
+					return err
+				})
+				if subErr == nil {
+					for _, s := range out.Subnets {
+						info.subnetAZ[aws.ToString(s.SubnetId)] = aws.ToString(s.AvailabilityZone)
+					}
+				}
+			})
+		}
+		if len(groups) > 0 {
+			wg.Go(func() {
+				var out *ec2.DescribeSecurityGroupsOutput
+				sgErr = g.call(ctx, func(ctx context.Context) (err error) {
+					out, err = ec.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: groups})
+					return err
+				})
+				if sgErr == nil {
+					for _, sg := range out.SecurityGroups {
+						id := aws.ToString(sg.GroupId)
+						for _, p := range sg.IpPermissions {
+							r := groupRule{fromPort: aws.ToInt32(p.FromPort), toPort: aws.ToInt32(p.ToPort), protocol: aws.ToString(p.IpProtocol)}
+							for _, ip := range p.IpRanges {
+								r.cidrs = append(r.cidrs, aws.ToString(ip.CidrIp))
+							}
+							for _, pair := range p.UserIdGroupPairs {
+								r.groups = append(r.groups, aws.ToString(pair.GroupId))
+							}
+							info.rules[id] = append(info.rules[id], r)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if subErr != nil {
+			return nil, subErr
+		}
+		if sgErr != nil {
+			return nil, sgErr
+		}
+		return info, nil
 	})
-	if err != nil {
-		w.skip(skipFor("network-endpoints", "ec2:DescribeVpcEndpoints", "", endpoint, err))
-		return
-	}
-	for _, e := range eps {
-		suffix := endpointSuffix(e.service, region)
-		if suffix == "" || e.state == "deleted" || e.state == "rejected" {
-			continue
-		}
-		if old, ok := ev.Endpoints[suffix]; ok && old.State == "available" {
-			continue
-		}
-		ve := &diagnosis.VPCEndpoint{ID: e.id, Type: e.kind, State: e.state, PrivateDNS: e.privateDNS}
-		if strings.EqualFold(e.kind, "Gateway") {
-			ve.OnNodeRouteTable = triOf(rt != nil && rt.table != "" && contains(e.routeTables, rt.table))
-		} else {
-			ve.InNodeAZ = g.endpointInAZ(ctx, w, ec, e.subnets, in.az)
-			ve.AllowsNode443 = g.groupsAllow443(ctx, w, ec, e.groups, in)
-		}
-		ve.PolicyDenies = endpointPolicyDenies(e.policy, suffix, region, w)
-		ev.Endpoints[suffix] = ve
-	}
 }
 
 func (g *Gatherer) routeTables(ctx context.Context, ec *ec2.Client, filters []ec2types.Filter) ([]ec2types.RouteTable, error) {
@@ -133,98 +231,46 @@ func (g *Gatherer) routeTables(ctx context.Context, ec *ec2.Client, filters []ec
 	return out.RouteTables, nil
 }
 
-func (g *Gatherer) subnet(ctx context.Context, ec *ec2.Client, id string) (subnetInfo, error) {
-	return g.subnets.get(ctx, id, func(ctx context.Context) (subnetInfo, error) {
-		var out *ec2.DescribeSubnetsOutput
-		err := g.call(ctx, func(ctx context.Context) (err error) {
-			out, err = ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{id}})
-			return err
-		})
-		if err != nil || len(out.Subnets) == 0 {
-			return subnetInfo{}, err
-		}
-		return subnetInfo{az: aws.ToString(out.Subnets[0].AvailabilityZone), cidr: aws.ToString(out.Subnets[0].CidrBlock)}, nil
-	})
-}
-
-func (g *Gatherer) endpointInAZ(ctx context.Context, w *podWork, ec *ec2.Client, subnets []string, az string) diagnosis.Tri {
-	if az == "" {
-		return diagnosis.Unknown
-	}
-	for _, s := range subnets {
-		info, err := g.subnet(ctx, ec, s)
-		if err != nil {
-			w.skip(skipFor("network-endpoints", "ec2:DescribeSubnets", "", "ec2 API", err))
-			return diagnosis.Unknown
-		}
-		if info.az == az {
-			return diagnosis.Yes
-		}
-	}
-	return diagnosis.No
-}
-
-// groupsAllow443 reports whether the endpoint's security groups admit HTTPS from the node: from
-// one of the node's security groups, or from a CIDR that holds the node's address.
-func (g *Gatherer) groupsAllow443(ctx context.Context, w *podWork, ec *ec2.Client, groups []string, in *instance) diagnosis.Tri {
+// allows443 reports whether the endpoint's security groups admit HTTPS from the node: from one
+// of the node's security groups, or from a CIDR that holds the node's address.
+func allows443(vpc *vpcInfo, groups []string, in *instance) diagnosis.Tri {
 	if len(groups) == 0 {
 		return diagnosis.Unknown
 	}
-	var rules []groupRule
+	ip, _ := netip.ParseAddr(in.privateIP)
 	for _, id := range groups {
-		rs, err := g.groups.get(ctx, id, func(ctx context.Context) ([]groupRule, error) {
-			var out *ec2.DescribeSecurityGroupsOutput
-			err := g.call(ctx, func(ctx context.Context) (err error) {
-				out, err = ec.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
-				return err
-			})
-			if err != nil {
-				return nil, err
+		for _, r := range vpc.rules[id] {
+			if r.protocol != "-1" && !(r.protocol == "tcp" && r.fromPort <= 443 && r.toPort >= 443) {
+				continue
 			}
-			var rules []groupRule
-			for _, sg := range out.SecurityGroups {
-				for _, p := range sg.IpPermissions {
-					r := groupRule{fromPort: aws.ToInt32(p.FromPort), toPort: aws.ToInt32(p.ToPort), protocol: aws.ToString(p.IpProtocol)}
-					for _, ip := range p.IpRanges {
-						r.cidrs = append(r.cidrs, aws.ToString(ip.CidrIp))
-					}
-					for _, pair := range p.UserIdGroupPairs {
-						r.groups = append(r.groups, aws.ToString(pair.GroupId))
-					}
-					rules = append(rules, r)
+			for _, sg := range r.groups {
+				if contains(in.groups, sg) {
+					return diagnosis.Yes
 				}
 			}
-			return rules, nil
-		})
-		if err != nil {
-			w.skip(skipFor("network-security-groups", "ec2:DescribeSecurityGroups", "", "ec2 API", err))
-			return diagnosis.Unknown
-		}
-		rules = append(rules, rs...)
-	}
-	ip, _ := netip.ParseAddr(in.privateIP)
-	for _, r := range rules {
-		if r.protocol != "-1" && !(r.protocol == "tcp" && r.fromPort <= 443 && r.toPort >= 443) {
-			continue
-		}
-		for _, sg := range r.groups {
-			if contains(in.groups, sg) {
-				return diagnosis.Yes
-			}
-		}
-		for _, c := range r.cidrs {
-			if p, err := netip.ParsePrefix(c); err == nil && ip.IsValid() && p.Contains(ip) {
-				return diagnosis.Yes
+			for _, c := range r.cidrs {
+				if p, err := netip.ParsePrefix(c); err == nil && ip.IsValid() && p.Contains(ip) {
+					return diagnosis.Yes
+				}
 			}
 		}
 	}
 	return diagnosis.No
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, it := range items {
+		if !contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
 }
 
 // endpointSuffix maps com.amazonaws.us-west-2.ecr.api (or cn.com.amazonaws.…) to ecr.api.
 func endpointSuffix(service, region string) string {
 	for _, s := range []string{"ecr.api", "ecr.dkr", "s3"} {
-		if strings.HasSuffix(service, region+"."+s) {
+		if region == "" && strings.HasSuffix(service, "."+s) || region != "" && strings.HasSuffix(service, region+"."+s) {
 			return s
 		}
 	}

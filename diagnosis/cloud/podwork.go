@@ -20,17 +20,20 @@ type podWork struct {
 	principal *diagnosis.PrincipalEvidence
 	network   *diagnosis.NetworkEvidence
 	decisions map[string]map[string]string // repository ARN -> action -> decision
-	caller    string
+	// endpointPolicies are the policy documents of the VPC endpoints, by suffix.
+	endpointPolicies map[string]string
+	caller           string
 
 	mu    sync.Mutex
 	skips []diagnosis.Skip
 }
 
 type imageWork struct {
-	ref  diagnosis.ImageRef
-	base *ecrImage
-	ev   *diagnosis.ECRImageEvidence
-	ptc  *diagnosis.PullThroughCacheRule
+	ref     diagnosis.ImageRef
+	base    *ecrImage
+	ev      *diagnosis.ECRImageEvidence
+	ptc     *diagnosis.PullThroughCacheRule
+	ptcSkip *diagnosis.Skip
 }
 
 // plan decides what to look up for a pod: its failing ECR images, and the node's role and
@@ -113,11 +116,17 @@ func (g *Gatherer) callerAccount(ctx context.Context, w *podWork) {
 	w.caller = acct
 }
 
-// gather runs phase 1 for one pod.
-func (g *Gatherer) gather(ctx context.Context, w *podWork) {
+// gatherImages reads the ECR evidence of the pod's images, the caller's account, and, ahead of
+// need, each repository's policy (evaluated once the pulling role is known).
+func (g *Gatherer) gatherImages(ctx context.Context, w *podWork) {
 	var wg sync.WaitGroup
 	wg.Go(func() { g.callerAccount(ctx, w) })
 	for _, img := range w.images {
+		wg.Go(func() { g.repositoryPolicy(ctx, img.ref) })
+		wg.Go(func() {
+			rule, skip := g.pullThroughCacheRule(ctx, img.ref)
+			img.ptc, img.ptcSkip = rule, skip
+		})
 		wg.Go(func() {
 			base, err := g.ecrImage(ctx, img.ref)
 			if err != nil {
@@ -128,25 +137,29 @@ func (g *Gatherer) gather(ctx context.Context, w *podWork) {
 			for _, s := range base.skips {
 				w.skip(s)
 			}
-			if base.ev.ImageExists != diagnosis.Yes || base.ev.RepositoryExists == diagnosis.No {
-				rule, skip := g.pullThroughCacheRule(ctx, img.ref)
-				if skip != nil {
-					w.skip(*skip)
-				}
-				img.ptc = rule
-			}
 		})
 	}
-	wg.Go(func() {
-		g.principal(ctx, w)
-		g.network(ctx, w)
-	})
 	wg.Wait()
+	for _, img := range w.images {
+		// A pull-through cache rule only matters for an image that is not there.
+		if img.base == nil || img.base.ev.ImageExists != diagnosis.Yes || img.base.ev.RepositoryExists == diagnosis.No {
+			if img.ptcSkip != nil {
+				w.skip(*img.ptcSkip)
+			}
+		} else {
+			img.ptc = nil
+		}
+	}
 }
 
 // evaluatePolicies evaluates repository policies for the pod's principal (cross-account pulls
 // need an Allow there; a Deny wins everywhere).
 func (g *Gatherer) evaluatePolicies(ctx context.Context, w *podWork) {
+	if w.network != nil && w.f.Node != nil {
+		for suffix, ep := range w.network.Endpoints {
+			ep.PolicyDenies = endpointPolicyDenies(w.endpointPolicies[suffix], suffix, w.f.Node.Region, w)
+		}
+	}
 	for _, img := range w.images {
 		if img.base == nil {
 			continue

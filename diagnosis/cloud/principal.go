@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -60,13 +61,15 @@ func (g *Gatherer) instance(ctx context.Context, region, id string) (*instance, 
 
 // principal resolves the role that pulls for the node: the instance profile's role on EC2,
 // the profile's pod execution role on Fargate.
-func (g *Gatherer) principal(ctx context.Context, w *podWork) {
+// The network read and the role's attached policies are started on background as soon as
+// their inputs are known.
+func (g *Gatherer) principal(ctx context.Context, w *podWork, background *sync.WaitGroup) {
 	n := w.f.Node
 	switch {
 	case n == nil:
 		return
 	case n.Fargate:
-		g.fargatePrincipal(ctx, w)
+		g.fargatePrincipal(ctx, w, background)
 		return
 	case n.InstanceID == "" || n.Region == "":
 		return
@@ -77,6 +80,7 @@ func (g *Gatherer) principal(ctx context.Context, w *podWork) {
 		return
 	}
 	w.instance = in
+	background.Go(func() { g.network(ctx, w) })
 	p := &diagnosis.PrincipalEvidence{Kind: "node-role", InstanceProfileARN: in.profileARN, IMDSEnabled: in.imds}
 	w.principal = p
 	if in.profileARN == "" {
@@ -101,10 +105,10 @@ func (g *Gatherer) principal(ctx context.Context, w *podWork) {
 		w.skip(skipFor("node-role", "iam:GetInstanceProfile", in.profileARN, "iam.amazonaws.com", err))
 		return
 	}
-	g.setRole(ctx, w, role)
+	g.setRole(ctx, w, role, background)
 }
 
-func (g *Gatherer) fargatePrincipal(ctx context.Context, w *podWork) {
+func (g *Gatherer) fargatePrincipal(ctx context.Context, w *podWork, background *sync.WaitGroup) {
 	n := w.f.Node
 	region := n.Region
 	if region == "" {
@@ -131,38 +135,42 @@ func (g *Gatherer) fargatePrincipal(ctx context.Context, w *podWork) {
 		return
 	}
 	w.principal = &diagnosis.PrincipalEvidence{Kind: "fargate-execution-role"}
-	g.setRole(ctx, w, role)
+	g.setRole(ctx, w, role, background)
 }
 
-func (g *Gatherer) setRole(ctx context.Context, w *podWork, roleARN string) {
+func (g *Gatherer) setRole(ctx context.Context, w *podWork, roleARN string, background *sync.WaitGroup) {
 	if roleARN == "" {
 		return
 	}
 	p := w.principal
 	p.RoleARN = roleARN
 	p.RoleName = roleARN[strings.LastIndex(roleARN, "/")+1:]
-	policies, err := g.attached.get(ctx, p.RoleName, func(ctx context.Context) ([]string, error) {
-		var names []string
-		pg := iam.NewListAttachedRolePoliciesPaginator(g.clients(w.region()).iam, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(p.RoleName)})
-		for pg.HasMorePages() {
-			var page *iam.ListAttachedRolePoliciesOutput
-			err := g.call(ctx, func(ctx context.Context) (err error) {
-				page, err = pg.NextPage(ctx)
-				return err
-			})
-			if err != nil {
-				return nil, err
+	background.Go(func() {
+		policies, err := g.attached.get(ctx, p.RoleName, func(ctx context.Context) ([]string, error) {
+			var names []string
+			pg := iam.NewListAttachedRolePoliciesPaginator(g.clients(w.region()).iam, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(p.RoleName)})
+			for pg.HasMorePages() {
+				var page *iam.ListAttachedRolePoliciesOutput
+				err := g.call(ctx, func(ctx context.Context) (err error) {
+					page, err = pg.NextPage(ctx)
+					return err
+				})
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range page.AttachedPolicies {
+					names = append(names, aws.ToString(a.PolicyName))
+				}
 			}
-			for _, a := range page.AttachedPolicies {
-				names = append(names, aws.ToString(a.PolicyName))
-			}
+			return names, nil
+		})
+		if err != nil {
+			w.skip(skipFor("role-policies", "iam:ListAttachedRolePolicies", roleARN, "iam.amazonaws.com", err))
 		}
-		return names, nil
+		w.mu.Lock()
+		p.AttachedPolicies = policies
+		w.mu.Unlock()
 	})
-	if err != nil {
-		w.skip(skipFor("role-policies", "iam:ListAttachedRolePolicies", roleARN, "iam.amazonaws.com", err))
-	}
-	p.AttachedPolicies = policies
 }
 
 // simKey caches one simulation per role and set of repositories.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 )
@@ -28,12 +29,25 @@ type EnricherOptions struct {
 	Secrets SecretCredentials
 	// Concurrency bounds the probes in flight (default 8).
 	Concurrency int
+	// TTL is how long a probe's answer is reused (default 1 minute): a diagnosis repeated
+	// right after a fix or a scan's many pods on one image ask the registry once.
+	TTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Enricher probes the failing images of pods and records what the registries answered.
 type Enricher struct {
 	prober *Prober
 	opts   EnricherOptions
+
+	mu     sync.Mutex
+	cached map[probeKey]cachedProbe
+}
+
+type cachedProbe struct {
+	res     diagnosis.RegistryProbe
+	expires time.Time
 }
 
 // NewEnricher returns an Enricher that probes with p.
@@ -41,7 +55,13 @@ func NewEnricher(p *Prober, opts EnricherOptions) *Enricher {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
-	return &Enricher{prober: p, opts: opts}
+	if opts.TTL <= 0 {
+		opts.TTL = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Enricher{prober: p, opts: opts, cached: map[probeKey]cachedProbe{}}
 }
 
 // probeKey is one probe: an image as one principal sees it.
@@ -97,7 +117,7 @@ func (e *Enricher) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 				return
 			}
 			defer func() { <-sem }()
-			res, skip := e.probe(ctx, t.img, t.key)
+			res, skip := e.cachedProbe(ctx, t.img, t.key)
 			mu.Lock()
 			defer mu.Unlock()
 			results[t.key] = res
@@ -128,6 +148,31 @@ func (e *Enricher) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 		r := res
 		ie.Probe = &r
 	}
+}
+
+// cachedProbe returns a recent answer for key, or probes and remembers a successful answer.
+func (e *Enricher) cachedProbe(ctx context.Context, img diagnosis.ImageRef, key probeKey) (diagnosis.RegistryProbe, *diagnosis.Skip) {
+	now := e.opts.Now()
+	e.mu.Lock()
+	c, ok := e.cached[key]
+	e.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.res, nil
+	}
+	res, skip := e.probe(ctx, img, key)
+	if skip == nil && ctx.Err() == nil {
+		e.mu.Lock()
+		if len(e.cached) > 4096 { // a long-running bot: drop what has expired
+			for k, c := range e.cached {
+				if !now.Before(c.expires) {
+					delete(e.cached, k)
+				}
+			}
+		}
+		e.cached[key] = cachedProbe{res: res, expires: now.Add(e.opts.TTL)}
+		e.mu.Unlock()
+	}
+	return res, skip
 }
 
 func (e *Enricher) probe(ctx context.Context, img diagnosis.ImageRef, key probeKey) (diagnosis.RegistryProbe, *diagnosis.Skip) {
