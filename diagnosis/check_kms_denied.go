@@ -49,8 +49,12 @@ func kmsVerdict(f *Facts, c *Container, ev *ECRImageEvidence) *Verdict {
 		// enable-key cannot help a key without key material; only the same material decrypts.
 		v.Confidence = Confirmed
 		v.Summary = fmt.Sprintf("The KMS key %s that encrypts %s has no key material (PendingImport: imported material was deleted or expired), so ECR cannot decrypt its layers until the same material is imported again.", ev.KMSKey, c.Image.Path)
-		v.Fixes = []Fix{{Title: "Import the key's original key material again (other material cannot decrypt what it encrypted)", Commands: []string{
-			fmt.Sprintf("aws kms get-parameters-for-import --region %s --key-id %s --wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_2048", region, ev.KMSKey),
+		// The wrapping key and the import token must come from the same call.
+		v.Fixes = []Fix{{Title: "Import the key's original key material (PlaintextKeyMaterial.bin) again: other material cannot decrypt what it encrypted", Commands: []string{
+			fmt.Sprintf("aws kms get-parameters-for-import --region %s --key-id %s --wrapping-algorithm RSAES_OAEP_SHA_256 --wrapping-key-spec RSA_2048 --output json > import-parameters.json", region, ev.KMSKey),
+			"jq -r .PublicKey import-parameters.json | base64 -d > WrappingPublicKey.bin",
+			"jq -r .ImportToken import-parameters.json | base64 -d > ImportToken.bin",
+			"openssl pkeyutl -encrypt -in PlaintextKeyMaterial.bin -out EncryptedKeyMaterial.bin -inkey WrappingPublicKey.bin -keyform DER -pubin -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256",
 			fmt.Sprintf("aws kms import-key-material --region %s --key-id %s --encrypted-key-material fileb://EncryptedKeyMaterial.bin --import-token fileb://ImportToken.bin --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE", region, ev.KMSKey)}}}
 	case "Unavailable":
 		// A key in a custom key store whose store is disconnected; enable-key does not apply.

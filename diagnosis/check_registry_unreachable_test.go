@@ -86,3 +86,146 @@ func TestCheckUnreachable(t *testing.T) {
 		{name: "401", facts: newFacts(pullFailed("api", headStatusErr(ecrImage, "401 Unauthorized"))), wantNil: true},
 	})
 }
+
+// TestCheckUnreachableEvidence: an ECR timeout with the node's route table and VPC endpoints
+// known names the missing piece and the change, with real IDs (DOMAIN C10).
+func TestCheckUnreachableEvidence(t *testing.T) {
+	const east = "111122223333.dkr.ecr.us-east-1.amazonaws.com/payments/api:1.8.2"
+	const china = "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn/payments/api:1.8.2"
+	timeout := func(image string, mods ...func(*Facts)) *Facts {
+		return newFacts(append([]func(*Facts){withImage("api", image), pullFailed("api", timeoutErr(image, "52.94.1.10"))}, mods...)...)
+	}
+	layerTimeout := func(mods ...func(*Facts)) *Facts {
+		return newFacts(append([]func(*Facts){pullFailed("api", layerErr(ecrImage, `failed to do request: Get "`+layerURL+`": dial tcp 52.218.1.1:443: i/o timeout`))}, mods...)...)
+	}
+	runCheckCases(t, checkUnreachable, []checkCase{
+		{
+			// A private subnet without NAT needs all three endpoints: name them all.
+			name:  "private subnet, no NAT, no endpoints",
+			facts: timeout(ecrImage, withNetwork("", nil)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says: []string{
+				"Node " + tNode + " has no working path to the ECR registry (ecr.dkr) in us-west-2: VPC " + tVPC + " has no com.amazonaws.us-west-2.ecr.dkr endpoint and route table " + tRouteTable + " of subnet " + tSubnet + " has no default route (no NAT gateway).",
+				"VPC " + tVPC + " has no com.amazonaws.us-west-2.ecr.api endpoint",
+				"VPC " + tVPC + " has no S3 gateway endpoint",
+			},
+			firstFix: "aws ec2 create-vpc-endpoint --region us-west-2 --vpc-id " + tVPC + " --vpc-endpoint-type Interface --service-name com.amazonaws.us-west-2.ecr.dkr --subnet-ids " + tSubnet + " --security-group-ids " + tNodeSG + " " + tClusterSG + " --private-dns-enabled",
+			fixes: []string{
+				"--service-name com.amazonaws.us-west-2.ecr.api --subnet-ids " + tSubnet,
+				"aws ec2 create-vpc-endpoint --region us-west-2 --vpc-id " + tVPC + " --vpc-endpoint-type Gateway --service-name com.amazonaws.us-west-2.s3 --route-table-ids " + tRouteTable,
+			},
+			notFixes: []string{"$VPC", "$SUBNET", "kubectl get pods -A"},
+			notes:    []string{"NetworkPolicy cannot block an image pull"},
+			restart:  true,
+		},
+		{
+			name:  "ecr.dkr endpoint without private DNS; ecr.api fine; S3 endpoint off the route table",
+			facts: timeout(ecrImage, withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR, privateDNSOff), "s3": gateway(tEpS3, offRouteTable)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"VPC endpoint " + tEpDKR + " for com.amazonaws.us-west-2.ecr.dkr has private DNS off", "S3 gateway endpoint " + tEpS3 + " is not associated with route table " + tRouteTable},
+			firstFix: "aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpDKR + " --private-dns-enabled",
+			fixes:    []string{"aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpS3 + " --add-route-table-ids " + tRouteTable},
+			notFixes: []string{"ecr.api"},
+			restart:  true,
+		},
+		{
+			name:  "ecr.dkr endpoint's security group does not admit the node",
+			facts: timeout(ecrImage, withNetwork(tNAT, eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR, no443), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"the security groups of VPC endpoint " + tEpDKR + " for com.amazonaws.us-west-2.ecr.dkr do not admit HTTPS (443) from the node's security groups " + tNodeSG},
+			firstFix: "aws ec2 authorize-security-group-ingress --region us-west-2",
+			fixes:    []string{"--vpc-endpoint-ids " + tEpDKR, "--source-group " + tNodeSG},
+			restart:  true,
+		},
+		{
+			name:  "layer bucket timeout: S3 gateway endpoint not on the node's route table",
+			facts: layerTimeout(withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3, offRouteTable)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"Node " + tNode + " has no working path to ECR's S3 layer storage in us-west-2: S3 gateway endpoint " + tEpS3 + " is not associated with route table " + tRouteTable + " of the node's subnet " + tSubnet},
+			firstFix: "aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpS3 + " --add-route-table-ids " + tRouteTable,
+			notFixes: []string{"create-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			name:  "layer bucket timeout: no S3 endpoint, no NAT",
+			facts: layerTimeout(withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			firstFix: "aws ec2 create-vpc-endpoint --region us-west-2 --vpc-id " + tVPC + " --vpc-endpoint-type Gateway --service-name com.amazonaws.us-west-2.s3 --route-table-ids " + tRouteTable,
+			restart:  true,
+		},
+		{
+			// Everything on the VPC side is in place: say so, and do not offer to create endpoints.
+			name:  "ecr.dkr reachable through its endpoint",
+			facts: timeout(ecrImage, withNetwork("", allEndpoints())),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:     []string{"VPC endpoint " + tEpDKR + " for com.amazonaws.us-west-2.ecr.dkr is available with private DNS and admits HTTPS from the node: the VPC side looks right, so look at network ACLs"},
+			fixes:    []string{"read VPC SUBNET < <(aws ec2 describe-instances --region us-west-2 --instance-ids " + tInstance},
+			notFixes: []string{"create-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			name:  "layer bucket reachable through the gateway endpoint",
+			facts: layerTimeout(withNetwork("", allEndpoints())),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:     []string{"S3 gateway endpoint " + tEpS3 + " is on route table " + tRouteTable + ": the VPC side looks right"},
+			notFixes: []string{"create-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			name:  "DNS failure with a NAT route",
+			facts: newFacts(pullFailed("api", resolveErr(ecrImage, `failed to do request: Head "`+headURL(ecrImage)+`": dial tcp: lookup 111122223333.dkr.ecr.us-west-2.amazonaws.com on 10.0.0.2:53: no such host`)), withNetwork(tNAT, nil)),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:    []string{"sends 0.0.0.0/0 to " + tNAT + ": the VPC side looks right", "DNS"},
+			restart: true,
+		},
+		{
+			// 0.0.0.0/0 to a peering connection: pullcheck cannot follow it, so it claims nothing.
+			name:  "default route to a peering connection",
+			facts: timeout(ecrImage, withNetwork("pcx-0123456789abcdef0", nil)),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:    []string{"sends 0.0.0.0/0 to pcx-0123456789abcdef0, which may not lead to the internet"},
+			fixes:   []string{`--service-name com.amazonaws.us-west-2.ecr.dkr --subnet-ids "$SUBNET"`},
+			restart: true,
+		},
+		{
+			// The node's endpoints serve us-west-2 only; more of them would not help.
+			name:  "image in another region, endpoints only",
+			facts: timeout(east, withNetwork("", allEndpoints())),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"has no working path to the ECR registry (ecr.dkr) in us-east-1", "com.amazonaws.us-east-1.ecr.dkr is in region us-east-1 but the node in us-west-2: the VPC endpoints of " + tVPC + " serve only us-west-2"},
+			notFixes: []string{"create-vpc-endpoint", "modify-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			name:  "image in another region, NAT route",
+			facts: timeout(east, withNetwork(tNAT, allEndpoints())),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:     []string{"serve only us-west-2, and route table " + tRouteTable + " of subnet " + tSubnet + " sends 0.0.0.0/0 to " + tNAT + ": the VPC side looks right"},
+			notFixes: []string{"create-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			name:  "China: cn.com.amazonaws endpoint service",
+			facts: timeout(china, withNodeRegion("cn-north-1"), withNetwork("", eps{"ecr.api": iface(tEpAPI), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			firstFix: "aws ec2 create-vpc-endpoint --region cn-north-1 --vpc-id " + tVPC + " --vpc-endpoint-type Interface --service-name cn.com.amazonaws.cn-north-1.ecr.dkr",
+			restart:  true,
+		},
+		{
+			name:  "China without network evidence",
+			facts: timeout(china, withNodeRegion("cn-north-1")),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			fixes:    []string{"--service-name cn.com.amazonaws.cn-north-1.ecr.api", "--service-name cn.com.amazonaws.cn-north-1.ecr.dkr"},
+			notFixes: []string{"--service-name com.amazonaws."},
+			restart:  true,
+		},
+		{
+			// Network evidence is about the path to AWS: it says nothing about another registry.
+			name:  "non-ECR registry",
+			facts: timeout(tPrivate, withNetwork("", nil)),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			notFixes: []string{"create-vpc-endpoint"},
+			restart:  true,
+		},
+	})
+}

@@ -75,6 +75,12 @@ func TestServicePath(t *testing.T) {
 			want: No, says: []string{"S3 endpoint " + tEpS3 + " is pending, not available"},
 		},
 		{
+			// An S3 interface endpoint has no route table association to check: claim nothing.
+			name:  "s3 interface endpoint, no NAT",
+			facts: newFacts(withNetwork("", eps{"s3": iface(tEpS3, func(e *VPCEndpoint) { e.OnNodeRouteTable = Unknown })})), suffix: "s3",
+			want: Unknown, says: []string{"S3 endpoint " + tEpS3 + " (type Interface) exists, but pullcheck cannot tell whether it serves route table " + tRouteTable},
+		},
+		{
 			// DescribeRouteTables failed: no route table to name, so no command may be built.
 			name: "s3, route table unknown",
 			facts: newFacts(withNetwork("", eps{"s3": gateway(tEpS3, offRouteTable)}), func(f *Facts) {
