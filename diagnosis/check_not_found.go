@@ -156,7 +156,7 @@ func ecrEvidenceNotFound(f *Facts, c *Container, x cmdContext, v *Verdict, ev *E
 		v.Summary = fmt.Sprintf("ECR (%s) has no repository %s.", where, img.Path)
 		v.Evidence = append(v.Evidence, fmt.Sprintf("ecr:DescribeRepositories (%s): RepositoryNotFoundException for %s", where, img.Path))
 		v.Fixes = append([]Fix{{Title: "If the reference is right, create the repository and push the image", Commands: []string{
-			fmt.Sprintf("aws ecr create-repository --region %s --repository-name %s --image-tag-mutability IMMUTABLE", img.Region, img.Path),
+			fmt.Sprintf("aws ecr create-repository --region %s --registry-id %s --repository-name %s --image-tag-mutability IMMUTABLE", img.Region, img.Account, img.Path),
 			fmt.Sprintf("aws ecr get-login-password --region %s | docker login --username AWS --password-stdin %s", img.Region, img.Domain),
 			fmt.Sprintf("docker push %s", img.Full),
 		}}}, v.Fixes...)

@@ -165,7 +165,7 @@ func TestCheckNotFoundECREvidence(t *testing.T) {
 			cause: CauseRepositoryNotFound, conf: Confirmed,
 			says: []string{"ECR (account 111122223333, region us-west-2) has no repository payments/api",
 				"ecr:DescribeRepositories (account 111122223333, region us-west-2): RepositoryNotFoundException for payments/api"},
-			firstFix: "aws ecr create-repository --region us-west-2 --repository-name payments/api --image-tag-mutability IMMUTABLE",
+			firstFix: "aws ecr create-repository --region us-west-2 --registry-id 111122223333 --repository-name payments/api --image-tag-mutability IMMUTABLE",
 			fixes: []string{
 				"aws ecr get-login-password --region us-west-2 | docker login --username AWS --password-stdin 111122223333.dkr.ecr.us-west-2.amazonaws.com",
 				"docker push " + ecrImage,
@@ -186,7 +186,7 @@ func TestCheckNotFoundECREvidence(t *testing.T) {
 			},
 			firstFix: "aws iam put-role-policy --role-name " + tRoleName + " --policy-name ecr-pull-through-cache-docker-hub",
 			fixes:    []string{`"Action":["ecr:BatchImportUpstreamImage","ecr:CreateRepository"],"Resource":"arn:aws:ecr:us-west-2:111122223333:repository/docker-hub/*"`},
-			notFixes: []string{"create-repository --region"},
+			notFixes: []string{"aws ecr create-repository"},
 			restart:  true,
 		},
 		{

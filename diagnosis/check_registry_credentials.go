@@ -199,7 +199,7 @@ func dropNodeRoleDiscovery(fixes []Fix) []Fix {
 // the pull (merged by the user with what must stay).
 func endpointPolicyFix(f *Facts, ep *VPCEndpoint) Fix {
 	region := f.Node.Region
-	return Fix{Title: fmt.Sprintf("Read endpoint %s's policy and allow the pull in it (keep the statements you need)", ep.ID), Commands: []string{
+	return Fix{Title: fmt.Sprintf("Read endpoint %s's policy; if nothing in it must stay, reset it to the default (full access), otherwise add a statement allowing the pull", ep.ID), Commands: []string{
 		fmt.Sprintf("aws ec2 describe-vpc-endpoints --region %s --vpc-endpoint-ids %s --query 'VpcEndpoints[0].PolicyDocument' --output text", region, ep.ID),
 		fmt.Sprintf(`aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id %s --reset-policy`, region, ep.ID),
 	}}

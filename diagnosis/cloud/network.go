@@ -300,7 +300,7 @@ func endpointPolicyDenies(policy, suffix, region string, w *podWork) string {
 			reqs = append(reqs, req{"ecr:BatchGetImage", img.ref.RepositoryARN()}, req{"ecr:GetDownloadUrlForLayer", img.ref.RepositoryARN()})
 		}
 	case "s3":
-		reqs = []req{{"s3:GetObject", "arn:aws:s3:::prod-" + region + "-starport-layer-bucket/layer"}}
+		reqs = []req{{"s3:GetObject", "arn:" + partitionOfRegion(region) + ":s3:::prod-" + region + "-starport-layer-bucket/layer"}}
 	}
 	for _, r := range reqs {
 		d, err := evaluate(policy, role, account, r.action, r.resource)
@@ -309,7 +309,7 @@ func endpointPolicyDenies(policy, suffix, region string, w *podWork) string {
 		}
 		if d.denied || !d.allowed {
 			if suffix == "s3" {
-				return "s3:GetObject on arn:aws:s3:::prod-" + region + "-starport-layer-bucket/*"
+				return "s3:GetObject on arn:" + partitionOfRegion(region) + ":s3:::prod-" + region + "-starport-layer-bucket/*"
 			}
 			return r.action
 		}
@@ -340,4 +340,15 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// partitionOfRegion is the ARN partition of a region.
+func partitionOfRegion(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
 }
