@@ -44,8 +44,12 @@ func checkAccessDenied(f *Facts, c *Container) *Verdict {
 		v.Fixes = append(v.Fixes, Fix{Title: "Give the node role ECR pull permissions (AmazonEC2ContainerRegistryPullOnly)", Commands: append(disc,
 			fmt.Sprintf(`aws iam attach-role-policy --role-name "$NODE_ROLE" --policy-arn %s`, x.policyARN("AmazonEC2ContainerRegistryPullOnly")))})
 	}
-	v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Read the repository policy in account %s (an Allow for the node role is needed across accounts; a Deny wins everywhere)", c.Image.Account), Commands: []string{
-		fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text", c.Image.Region, c.Image.Account, c.Image.Path)}})
+	// ECR's evidence may show there is no repository policy: get-repository-policy then fails
+	// with RepositoryPolicyNotFoundException, so there is nothing to read.
+	if ev := f.ECR(c); ev == nil || ev.Policy == nil || ev.Policy.Exists {
+		v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Read the repository policy in account %s (an Allow for the node role is needed across accounts; a Deny wins everywhere)", c.Image.Account), Commands: []string{
+			fmt.Sprintf("aws ecr get-repository-policy --region %s --registry-id %s --repository-name %s --query policyText --output text", c.Image.Region, c.Image.Account, c.Image.Path)}})
+	}
 	if settled := accessEvidence(f, c, x, v); settled != nil {
 		return settled
 	}

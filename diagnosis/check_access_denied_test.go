@@ -180,6 +180,15 @@ func TestCheckAccessDeniedEvidence(t *testing.T) {
 			restart:  true,
 		},
 		{
+			// get-repository-policy fails with RepositoryPolicyNotFoundException: nothing to read.
+			name:  "node role may not call BatchGetImage, the repository has no policy",
+			facts: forbidden(ecrImage, nodeRole(allowed("ecr:BatchGetImage", "implicitDeny")), policy(ecrImage, RepositoryPolicyEvidence{Exists: false, Allows: No})),
+			cause: CauseAccessDenied, conf: Confirmed,
+			firstFix: "aws iam attach-role-policy --role-name " + tRoleName + " --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+			notFixes: []string{"get-repository-policy"},
+			restart:  true,
+		},
+		{
 			name:  "node role may read neither manifests nor layers",
 			facts: forbidden(ecrImage, nodeRole(allowed("ecr:BatchGetImage", "explicitDeny", "ecr:GetDownloadUrlForLayer", "implicitDeny"))),
 			cause: CauseAccessDenied, conf: Confirmed,

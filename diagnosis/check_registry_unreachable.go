@@ -121,6 +121,7 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 					v.Fixes = append(v.Fixes, *p.fix)
 				}
 			}
+			v.Fixes = mergeEndpointGroupFixes(f, c.Image.Region, v.Fixes)
 		}
 		return No
 	case Yes:
@@ -131,6 +132,42 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 		}
 	}
 	return path.reachable
+}
+
+// mergeEndpointGroupFixes replaces the fixes that admit HTTPS from the node to the ecr.dkr and
+// to the ecr.api endpoint with one that admits it once per security group: both endpoints
+// usually share one group, and authorizing the same rule twice fails
+// (InvalidPermission.Duplicate), which stops the fix half-way.
+func mergeEndpointGroupFixes(f *Facts, region string, fixes []Fix) []Fix {
+	n := f.Network()
+	var ids []string
+	drop := map[string]bool{}
+	for _, suffix := range []string{"ecr.dkr", "ecr.api"} {
+		ep := n.Endpoints[suffix]
+		p := servicePath(f, region, suffix)
+		if ep == nil || p.reachable != No || p.fix == nil || !ep.PrivateDNS || ep.AllowsNode443 != No {
+			return fixes
+		}
+		ids = append(ids, ep.ID)
+		drop[p.fix.Title] = true
+	}
+	sg := firstOr(n.SecurityGroups, "")
+	if sg == "" {
+		return fixes
+	}
+	if region == "" {
+		region = f.Node.Region
+	}
+	merged := Fix{Title: fmt.Sprintf("Admit HTTPS from the node's security group %s to endpoints %s (each of their security groups once)", sg, strings.Join(ids, " and ")), Commands: []string{
+		fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --vpc-endpoint-ids %s --query 'VpcEndpoints[].Groups[0].GroupId' --output text | tr '\t' '\n' | sort -u | while read -r SG; do aws ec2 authorize-security-group-ingress --region %s --group-id "$SG" --protocol tcp --port 443 --source-group %s; done`,
+			region, strings.Join(ids, " "), region, sg)}}
+	out := []Fix{merged}
+	for _, fx := range fixes {
+		if !drop[fx.Title] {
+			out = append(out, fx)
+		}
+	}
+	return out
 }
 
 func suffixLabel(suffix string) string {

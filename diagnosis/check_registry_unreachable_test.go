@@ -138,6 +138,18 @@ func TestCheckUnreachableEvidence(t *testing.T) {
 			restart:  true,
 		},
 		{
+			// Both endpoints usually share one group: authorizing the same rule twice fails
+			// with InvalidPermission.Duplicate, so the fix admits each group once.
+			name:  "both ECR endpoints' security groups refuse the node: one fix, each group once",
+			facts: timeout(ecrImage, withNetwork(tNAT, eps{"ecr.api": iface(tEpAPI, no443), "ecr.dkr": iface(tEpDKR, no443), "s3": gateway(tEpS3)})),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says: []string{"the security groups of VPC endpoint " + tEpDKR, "the security groups of VPC endpoint " + tEpAPI},
+			firstFix: "aws ec2 describe-vpc-endpoints --region us-west-2 --vpc-endpoint-ids " + tEpDKR + " " + tEpAPI +
+				` --query 'VpcEndpoints[].Groups[0].GroupId' --output text | tr '\t' '\n' | sort -u | while read -r SG; do aws ec2 authorize-security-group-ingress --region us-west-2 --group-id "$SG" --protocol tcp --port 443 --source-group ` + tNodeSG + "; done",
+			notFixes: []string{`--group-id "$(aws`},
+			restart:  true,
+		},
+		{
 			name:  "layer bucket timeout: S3 gateway endpoint not on the node's route table",
 			facts: layerTimeout(withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3, offRouteTable)})),
 			cause: CauseRegistryUnreachable, conf: Confirmed,

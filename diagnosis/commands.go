@@ -188,6 +188,9 @@ func (x cmdContext) selector() string {
 			"batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-name", "job-name":
 			continue
 		}
+		if strings.HasPrefix(k, "topology.kubernetes.io/") {
+			continue // copied onto pods from their node by the API server, not in the template
+		}
 		parts = append(parts, k+"="+v)
 	}
 	sort.Strings(parts)

@@ -43,6 +43,7 @@ func TestSelector(t *testing.T) {
 		{"DaemonSet", map[string]string{"k8s-app": "agent", "controller-revision-hash": "7c9d", "pod-template-generation": "3"}, "k8s-app=agent"},
 		{"Job", map[string]string{"batch.kubernetes.io/controller-uid": "1f0e", "batch.kubernetes.io/job-name": "migrate", "controller-uid": "1f0e", "job-name": "migrate"}, ""},
 		{"no labels", nil, ""},
+		{"node topology copied by the API server", map[string]string{"app": "payments-api", "topology.kubernetes.io/zone": "us-west-2a", "topology.kubernetes.io/region": "us-west-2"}, "app=payments-api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFacts(func(f *Facts) { f.Pod.Labels = tc.labels })

@@ -447,6 +447,8 @@ var (
 	shellUse    = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
 	shellAssign = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=`)
 	shellRead   = regexp.MustCompile(`^read ((?:[A-Z_][A-Z0-9_]* ?)+) <`)
+	// shellLoop matches the variable of a loop inside a command: for X in ... / while read -r X.
+	shellLoop = regexp.MustCompile(`\b(?:for ([A-Z_][A-Z0-9_]*) in |while read -r ([A-Z_][A-Z0-9_]*); do )`)
 )
 
 // userVars are the secrets a fix asks the operator to export; pullcheck never sees them.
@@ -471,8 +473,19 @@ func assertSane(t *testing.T, summary string, restart RestartAdvice, fixes []Fix
 		if m := placeholder.FindString(cmd); m != "" {
 			t.Errorf("%s: placeholder %s in %q", where, m, cmd)
 		}
+		loopVars := map[string]int{} // loop variable -> where the loop defines it
+		for _, m := range shellLoop.FindAllStringSubmatchIndex(cmd, -1) {
+			for i := 2; i < len(m); i += 2 {
+				if m[i] >= 0 {
+					loopVars[cmd[m[i]:m[i+1]]] = m[i+1]
+				}
+			}
+		}
 		for _, m := range shellUse.FindAllStringSubmatchIndex(cmd, -1) {
 			name := cmd[m[2]:m[3]]
+			if end, ok := loopVars[name]; ok && m[0] > end {
+				continue // defined by its loop, earlier in the command
+			}
 			if !defined[name] && !userVars[name] {
 				t.Errorf("%s: $%s is used before any command defines it: %q", where, name, cmd)
 			}

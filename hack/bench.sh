@@ -3,7 +3,10 @@
 #   - classifying one runtime message (target: under 20 µs);
 #   - `pullcheck scan -A -o json` over 5,000 pods (500 failing in 50 namespaces) on a real
 #     API server, against one raw LIST of all pods (target: within 1.5x), and its peak memory
-#     (target: under 120 MB), measured with GNU time.
+#     (target: under 120 MB), measured with GNU time;
+#   - one pod's diagnosis through the full wiring (kube collector, AWS gatherer, registry probe)
+#     with 100 ms on every AWS call and registry response: cold (new gatherer and enricher,
+#     target: under 700 ms) and warm (reused, target: under 250 ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 assets=$(bash hack/control-plane.sh)
@@ -11,3 +14,4 @@ export KUBEBUILDER_ASSETS="$assets" PULLCHECK_KUBECTL="$assets/kubectl"
 command -v /usr/bin/time >/dev/null || { echo "GNU time is needed: apt-get install -y time" >&2; exit 1; }
 go test -run '^$' -bench 'BenchmarkClassify$' -benchmem ./diagnosis/
 go test -run '^$' -bench 'BenchmarkScanAllNamespaces' -benchtime "${BENCH_SCANS:-5}x" ./tests/integration/
+go test -run '^$' -bench 'BenchmarkDiagnoseWithLatency' ./tests/e2e/

@@ -96,6 +96,7 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 		switch {
 		case errors.As(imgErr, &inf):
 			ev.ImageExists = diagnosis.No
+			ev.RepositoryExists = diagnosis.Yes // ECR says RepositoryNotFoundException otherwise
 		case imgErr != nil:
 			out.skips = append(out.skips, skipFor("ecr-image", "ecr:DescribeImages", repoARN, host, imgErr))
 		case len(images.ImageDetails) > 0:
@@ -242,7 +243,7 @@ func (g *Gatherer) kmsKeyState(ctx context.Context, region, key string) (string,
 
 // repositoryPolicy reads a repository's policy text (cached per repository).
 func (g *Gatherer) repositoryPolicy(ctx context.Context, img diagnosis.ImageRef) *repoPolicy {
-	p, _ := g.policies.get(ctx, imageKey{img.Account, img.Region, img.Path, ""}, func(ctx context.Context) (*repoPolicy, error) {
+	p, err := g.policies.get(ctx, imageKey{img.Account, img.Region, img.Path, ""}, func(ctx context.Context) (*repoPolicy, error) {
 		var out *ecr.GetRepositoryPolicyOutput
 		err := g.call(ctx, func(ctx context.Context) (err error) {
 			out, err = g.clients(img.Region).ecr.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path)})
@@ -258,6 +259,9 @@ func (g *Gatherer) repositoryPolicy(ctx context.Context, img diagnosis.ImageRef)
 		}
 		return &repoPolicy{text: aws.ToString(out.PolicyText)}, nil
 	})
+	if err != nil { // the context ended while another pod's read was in flight
+		return &repoPolicy{skips: []diagnosis.Skip{skipFor("ecr-repository-policy", "ecr:GetRepositoryPolicy", img.RepositoryARN(), "api.ecr."+img.Region+".amazonaws.com", err)}}
+	}
 	return p
 }
 

@@ -83,7 +83,7 @@ func New(cfg aws.Config, opts Options) *Gatherer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	ttl, now := opts.TTL, opts.Now
-	return &Gatherer{
+	g := &Gatherer{
 		cfg: cfg, opts: opts, regions: map[string]*regionClients{},
 		credentials: newCache[string, bool](ttl, now),
 		caller:      newCache[string, string](ttl, now),
@@ -100,6 +100,10 @@ func New(cfg aws.Config, opts Options) *Gatherer {
 		vpcs:        newCache[string, *vpcInfo](ttl, now),
 		tokens:      newCache[registryKey, string](ttl, now),
 	}
+	g.images.keep = func(v *ecrImage) bool { return len(v.skips) == 0 }
+	g.policies.keep = func(v *repoPolicy) bool { return len(v.skips) == 0 }
+	g.vpcs.keep = func(v *vpcInfo) bool { return len(v.skips) == 0 }
+	return g
 }
 
 func (g *Gatherer) clients(region string) *regionClients {
@@ -135,6 +139,7 @@ func (g *Gatherer) Enrich(ctx context.Context, f *diagnosis.Facts) {
 // repository its pods pull), one network read per subnet and VPC. Independent lookups run
 // concurrently; only the IAM simulation waits, for the roles.
 func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
+	ctx = withScan(ctx)
 	var work []*podWork
 	for _, f := range all {
 		if w := g.plan(f); w != nil {
@@ -214,7 +219,7 @@ func (g *Gatherer) EnrichAll(ctx context.Context, all []*diagnosis.Facts) {
 		if p := w.principal; p != nil {
 			w.decisions = decisions[p.RoleARN]
 		}
-		g.evaluatePolicies(ctx, w)
+		g.evaluatePolicies(w)
 		w.finish()
 	}
 }

@@ -32,10 +32,12 @@ type groupRule struct {
 
 // vpcInfo is one VPC's endpoints with the availability zones of their subnets and the
 // ingress rules of their security groups: one read per VPC, shared by every node in it.
+// subnetAZ and rules are nil when they could not be read (skips says why).
 type vpcInfo struct {
 	endpoints []endpointInfo
 	subnetAZ  map[string]string
 	rules     map[string][]groupRule
+	skips     []diagnosis.Skip
 }
 
 // network reads the node's route table and its VPC's endpoints for ECR and S3, with the
@@ -58,7 +60,7 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 		lookups sync.WaitGroup
 	)
 	lookups.Go(func() { rt, rtErr = g.subnetRoutes(ctx, ec, in) })
-	lookups.Go(func() { vpc, vpcErr = g.vpc(ctx, ec, in.vpc) })
+	lookups.Go(func() { vpc, vpcErr = g.vpc(ctx, ec, in.vpc, endpoint) })
 	lookups.Wait()
 	if rtErr != nil {
 		w.skip(skipFor("network-routes", "ec2:DescribeRouteTables", "", endpoint, rtErr))
@@ -71,6 +73,9 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 		w.setNetwork(ev, policies)
 		return
 	}
+	for _, s := range vpc.skips {
+		w.skip(s)
+	}
 	for _, e := range vpc.endpoints {
 		suffix := endpointSuffix(e.service, region)
 		if suffix == "" || e.state == "deleted" || e.state == "rejected" {
@@ -81,10 +86,13 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 		}
 		ve := &diagnosis.VPCEndpoint{ID: e.id, Type: e.kind, State: e.state, PrivateDNS: e.privateDNS}
 		if strings.EqualFold(e.kind, "Gateway") {
-			ve.OnNodeRouteTable = triOf(rt != nil && rt.table != "" && contains(e.routeTables, rt.table))
+			ve.OnNodeRouteTable = diagnosis.Unknown // the node's route table was not read
+			if rt != nil && rt.table != "" {
+				ve.OnNodeRouteTable = triOf(contains(e.routeTables, rt.table))
+			}
 		} else {
 			ve.InNodeAZ = diagnosis.Unknown
-			if in.az != "" {
+			if in.az != "" && vpc.subnetAZ != nil {
 				ve.InNodeAZ = diagnosis.No
 				for _, sub := range e.subnets {
 					if vpc.subnetAZ[sub] == in.az {
@@ -137,7 +145,7 @@ func (g *Gatherer) subnetRoutes(ctx context.Context, ec *ec2.Client, in *instanc
 }
 
 // vpc reads a VPC's endpoints, then, in one call each, their subnets and security groups.
-func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id string) (*vpcInfo, error) {
+func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id, endpoint string) (*vpcInfo, error) {
 	return g.vpcs.get(ctx, id, func(ctx context.Context) (*vpcInfo, error) {
 		info := &vpcInfo{subnetAZ: map[string]string{}, rules: map[string][]groupRule{}}
 		pg := ec2.NewDescribeVpcEndpointsPaginator(ec, &ec2.DescribeVpcEndpointsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{id}}}})
@@ -210,10 +218,12 @@ func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id string) (*vpcInfo
 		}
 		wg.Wait()
 		if subErr != nil {
-			return nil, subErr
+			info.subnetAZ = nil
+			info.skips = append(info.skips, skipFor("network-endpoints", "ec2:DescribeSubnets", "", endpoint, subErr))
 		}
 		if sgErr != nil {
-			return nil, sgErr
+			info.rules = nil
+			info.skips = append(info.skips, skipFor("network-endpoints", "ec2:DescribeSecurityGroups", "", endpoint, sgErr))
 		}
 		return info, nil
 	})
@@ -234,7 +244,7 @@ func (g *Gatherer) routeTables(ctx context.Context, ec *ec2.Client, filters []ec
 // allows443 reports whether the endpoint's security groups admit HTTPS from the node: from one
 // of the node's security groups, or from a CIDR that holds the node's address.
 func allows443(vpc *vpcInfo, groups []string, in *instance) diagnosis.Tri {
-	if len(groups) == 0 {
+	if len(groups) == 0 || vpc.rules == nil {
 		return diagnosis.Unknown
 	}
 	ip, _ := netip.ParseAddr(in.privateIP)
@@ -289,6 +299,9 @@ func endpointPolicyDenies(policy, suffix, region string, w *podWork) string {
 		if parts := strings.Split(role, ":"); len(parts) > 4 {
 			account = parts[4]
 		}
+	}
+	if role == "" && namesPrincipals(policy) {
+		return "" // the verdict depends on who pulls, and that is unknown
 	}
 	type req struct{ action, resource string }
 	var reqs []req

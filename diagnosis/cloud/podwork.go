@@ -34,6 +34,7 @@ type imageWork struct {
 	ev      *diagnosis.ECRImageEvidence
 	ptc     *diagnosis.PullThroughCacheRule
 	ptcSkip *diagnosis.Skip
+	policy  *repoPolicy
 }
 
 // plan decides what to look up for a pod: its failing ECR images, and the node's role and
@@ -122,7 +123,7 @@ func (g *Gatherer) gatherImages(ctx context.Context, w *podWork) {
 	var wg sync.WaitGroup
 	wg.Go(func() { g.callerAccount(ctx, w) })
 	for _, img := range w.images {
-		wg.Go(func() { g.repositoryPolicy(ctx, img.ref) })
+		wg.Go(func() { img.policy = g.repositoryPolicy(ctx, img.ref) })
 		wg.Go(func() {
 			rule, skip := g.pullThroughCacheRule(ctx, img.ref)
 			img.ptc, img.ptcSkip = rule, skip
@@ -154,7 +155,7 @@ func (g *Gatherer) gatherImages(ctx context.Context, w *podWork) {
 
 // evaluatePolicies evaluates repository policies for the pod's principal (cross-account pulls
 // need an Allow there; a Deny wins everywhere).
-func (g *Gatherer) evaluatePolicies(ctx context.Context, w *podWork) {
+func (g *Gatherer) evaluatePolicies(w *podWork) {
 	if w.network != nil && w.f.Node != nil {
 		for suffix, ep := range w.network.Endpoints {
 			ep.PolicyDenies = endpointPolicyDenies(w.endpointPolicies[suffix], suffix, w.f.Node.Region, w)
@@ -167,7 +168,7 @@ func (g *Gatherer) evaluatePolicies(ctx context.Context, w *podWork) {
 		ev := img.base.ev // a copy: the cached value is shared between pods
 		ev.PullThroughCache = img.ptc
 		if ev.RepositoryExists != diagnosis.No && w.principal != nil && w.principal.RoleARN != "" {
-			p := g.repositoryPolicy(ctx, img.ref)
+			p := img.policy
 			for _, s := range p.skips {
 				w.skip(s)
 			}

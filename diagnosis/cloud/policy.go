@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -108,6 +109,7 @@ func evaluate(text, principalARN, account, action, resource string) (decision, e
 		}
 	}
 	sort.Strings(d.conditions)
+	d.conditions = slices.Compact(d.conditions)
 	return d, nil
 }
 
@@ -137,6 +139,21 @@ func principalMatches(raw json.RawMessage, principalARN, account string) bool {
 	return false
 }
 
+// namesPrincipals reports whether a statement of the policy applies to some principals only,
+// so that the policy's verdict depends on who makes the request.
+func namesPrincipals(text string) bool {
+	var doc policyDoc
+	if json.Unmarshal([]byte(text), &doc) != nil {
+		return false
+	}
+	for _, st := range doc.Statement {
+		if !principalMatches(st.Principal, "", "") { // only "*" (or no Principal) matches everyone
+			return true
+		}
+	}
+	return false
+}
+
 func actionMatches(st statement, action string) bool {
 	if len(st.NotAction) > 0 {
 		return !globAny(st.NotAction, action)
@@ -152,15 +169,40 @@ func resourceMatches(resources stringList, resource string) bool {
 }
 
 func globAny(patterns []string, s string) bool {
+	s = strings.ToLower(s)
 	for _, p := range patterns {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(s)); ok || p == "*" {
+		if wildcardMatch(strings.ToLower(p), s) {
 			return true
-		}
-		if strings.HasSuffix(p, "*") && strings.HasPrefix(strings.ToLower(s), strings.ToLower(strings.TrimSuffix(p, "*"))) {
-			return true // path.Match's * stops at '/', IAM's does not
 		}
 	}
 	return false
+}
+
+// wildcardMatch matches IAM wildcards: * is any run of characters (slashes included, unlike
+// path.Match's), ? is one character; nothing else is special.
+func wildcardMatch(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0: // let the last * take one more character
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // repositoryPolicyEvidence evaluates a repository policy for the pulling role.

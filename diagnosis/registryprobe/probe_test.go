@@ -20,6 +20,7 @@ import (
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 	"github.com/pullcheck/pullcheck/diagnosis/registryprobe"
+	"github.com/pullcheck/pullcheck/tests/registryfake"
 )
 
 var (
@@ -35,7 +36,7 @@ const dockerV2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 func TestProbe(t *testing.T) {
 	t.Parallel()
-	registries := map[authMode]*testRegistry{
+	registries := map[authMode]*registryfake.Registry{
 		authBearer: newTestRegistry(t, authBearer),
 		authBasic:  newTestRegistry(t, authBasic),
 	}
@@ -192,18 +193,15 @@ func TestProbe(t *testing.T) {
 			image := tt.image
 			if tt.byDigest {
 				repo, _, _ := strings.Cut(image, ":")
-				image = repo + "@" + reg.images[tt.image].digest
+				image = repo + "@" + pushed(t, reg, tt.image).Digest
 			}
 			want := tt.want
 			if want.Exists == diagnosis.Yes {
-				pushed, ok := reg.images[tt.image]
-				if !ok {
-					t.Fatalf("nothing pushed under %s", tt.image)
-				}
-				want.Digest, want.MediaType = pushed.digest, pushed.mediaType
+				p := pushed(t, reg, tt.image)
+				want.Digest, want.MediaType = p.Digest, p.MediaType
 			}
-			p := registryprobe.New(registryprobe.Options{Transport: reg.transport()})
-			got := p.Probe(t.Context(), diagnosis.ParseImage(reg.image(image)), tt.creds)
+			p := registryprobe.New(registryprobe.Options{Transport: reg.Transport()})
+			got := p.Probe(t.Context(), diagnosis.ParseImage(reg.Image(image)), tt.creds)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Probe(%s) mismatch (-want +got):\n%s", image, diff)
 			}
@@ -214,14 +212,14 @@ func TestProbe(t *testing.T) {
 func TestProbeMediaTypes(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t, authBearer)
-	p := registryprobe.New(registryprobe.Options{Transport: reg.transport()})
+	p := registryprobe.New(registryprobe.Options{Transport: reg.Transport()})
 	want := map[string]string{
 		"team/app:1.0":   dockerV2,
 		"team/multi:2.0": "application/vnd.oci.image.index.v1+json",
 		"team/list:3.0":  "application/vnd.docker.distribution.manifest.list.v2+json",
 	}
 	for image, mt := range want {
-		got := p.Probe(t.Context(), diagnosis.ParseImage(reg.image(image)), secretCreds)
+		got := p.Probe(t.Context(), diagnosis.ParseImage(reg.Image(image)), secretCreds)
 		if got.MediaType != mt {
 			t.Errorf("Probe(%s).MediaType = %q, want %q", image, got.MediaType, mt)
 		}
@@ -233,12 +231,12 @@ func TestProbeMediaTypes(t *testing.T) {
 func TestProbeSendsOneRequest(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t, authBearer)
-	p := registryprobe.New(registryprobe.Options{Transport: reg.transport()})
-	got := p.Probe(t.Context(), diagnosis.ParseImage(reg.image("limited/app:1.0")), nil)
+	p := registryprobe.New(registryprobe.Options{Transport: reg.Transport()})
+	got := p.Probe(t.Context(), diagnosis.ParseImage(reg.Image("limited/app:1.0")), nil)
 	if got.Status != http.StatusTooManyRequests {
 		t.Fatalf("Status = %d, want 429", got.Status)
 	}
-	if n := reg.limitedHits.Load(); n != 1 {
+	if n := reg.Hits("limited/app"); n != 1 {
 		t.Errorf("manifest requests = %d, want 1", n)
 	}
 }
@@ -250,11 +248,11 @@ func TestProbeUserAgent(t *testing.T) {
 		{"", registryprobe.DefaultUserAgent + " "},
 		{"pullcheck-test/1.2", "pullcheck-test/1.2 "},
 	} {
-		p := registryprobe.New(registryprobe.Options{Transport: reg.transport(), UserAgent: tt.option})
-		if got := p.Probe(t.Context(), diagnosis.ParseImage(reg.image("public/app:1.0")), nil); got.Exists != diagnosis.Yes {
+		p := registryprobe.New(registryprobe.Options{Transport: reg.Transport(), UserAgent: tt.option})
+		if got := p.Probe(t.Context(), diagnosis.ParseImage(reg.Image("public/app:1.0")), nil); got.Exists != diagnosis.Yes {
 			t.Fatalf("Probe = %+v, want an image", got)
 		}
-		if got := reg.lastUserAgent(); !strings.HasPrefix(got, tt.want) {
+		if got := reg.LastUserAgent(); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("UserAgent option %q: User-Agent = %q, want prefix %q", tt.option, got, tt.want)
 		}
 	}
@@ -290,15 +288,15 @@ func TestProbeUnreachable(t *testing.T) {
 	}{
 		{
 			name:  "self-signed certificate, system trust store",
-			image: reg.image("public/app:1.0"),
+			image: reg.Image("public/app:1.0"),
 			want:  diagnosis.RegistryProbe{Auth: "anonymous", TLSError: "tls: failed to verify certificate: x509: "},
 		},
 		{
 			name:  "self-signed certificate, the server's certificate trusted",
-			opts:  registryprobe.Options{Transport: reg.transport()},
-			image: reg.image("public/app:1.0"),
+			opts:  registryprobe.Options{Transport: reg.Transport()},
+			image: reg.Image("public/app:1.0"),
 			want: diagnosis.RegistryProbe{Auth: "anonymous", Status: 200, Exists: diagnosis.Yes,
-				Digest: reg.images["public/app:1.0"].digest, MediaType: dockerV2},
+				Digest: pushed(t, reg, "public/app:1.0").Digest, MediaType: dockerV2},
 		},
 		{
 			name:  "no such host",
@@ -319,9 +317,9 @@ func TestProbeUnreachable(t *testing.T) {
 		},
 		{
 			name:  "caller gave up: nothing learned",
-			opts:  registryprobe.Options{Transport: reg.transport()},
+			opts:  registryprobe.Options{Transport: reg.Transport()},
 			ctx:   canceled,
-			image: reg.image("public/app:1.0"),
+			image: reg.Image("public/app:1.0"),
 			want:  diagnosis.RegistryProbe{Auth: "anonymous"},
 		},
 	}
@@ -407,14 +405,14 @@ func TestProbeNeverLeaksCredentials(t *testing.T) {
 		creds *registryprobe.Credentials
 	}
 	var runs []run
-	for _, reg := range []*testRegistry{bearer, basic} {
+	for _, reg := range []*registryfake.Registry{bearer, basic} {
 		for _, image := range []string{"team/app:1.0", "team/multi:2.0", "forbidden/app:1.0", "nope/app:1.0",
 			"limited/app:1.0", "tokenlimited/app:1.0", "echo/app:1.0"} {
 			for _, creds := range []*registryprobe.Credentials{secretCreds, wrongCreds} {
-				runs = append(runs, run{registryprobe.Options{Transport: reg.transport()}, reg.image(image), creds})
+				runs = append(runs, run{registryprobe.Options{Transport: reg.Transport()}, reg.Image(image), creds})
 			}
 		}
-		runs = append(runs, run{registryprobe.Options{}, reg.image("team/app:1.0"), secretCreds}) // TLS failure
+		runs = append(runs, run{registryprobe.Options{}, reg.Image("team/app:1.0"), secretCreds}) // TLS failure
 	}
 	runs = append(runs, run{registryprobe.Options{}, refused + "/team/app:1.0", secretCreds})
 
@@ -427,8 +425,8 @@ func TestProbeNeverLeaksCredentials(t *testing.T) {
 		base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPass)),
 		base64.StdEncoding.EncodeToString([]byte(testUser + ":" + wrongPass)),
 	}
-	secrets = append(secrets, bearer.issuedTokens()...)
-	if len(bearer.issuedTokens()) == 0 {
+	secrets = append(secrets, bearer.IssuedTokens()...)
+	if len(bearer.IssuedTokens()) == 0 {
 		t.Fatal("the bearer registry issued no token: the test proves nothing")
 	}
 	var echoed bool

@@ -1064,6 +1064,33 @@ func TestSDKOperations(t *testing.T) {
 			wantErr: errAs[*kmstypes.KMSInvalidStateException](),
 		},
 		{
+			name: "kms ListGrants shows ECR's grant on the repository's key",
+			call: func(ctx context.Context, c clients) (any, error) {
+				out, err := c.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: aws.String("arn:aws:kms:us-west-2:111122223333:key/" + ExampleKMSKeyID)})
+				if err != nil {
+					return nil, err
+				}
+				var got []string
+				for _, g := range out.Grants {
+					got = append(got, fmt.Sprintf("%s %v %s", aws.ToString(g.GranteePrincipal), g.Operations, g.Constraints.EncryptionContextSubset["aws:ecr:arn"]))
+				}
+				return got, nil
+			},
+			want: []string{"ecr.us-west-2.amazonaws.com [Decrypt Encrypt GenerateDataKey RetireGrant DescribeKey] arn:aws:ecr:us-west-2:111122223333:repository/payments/ledger"},
+		},
+		{
+			name:  "kms ListGrants after ECR's grant was revoked",
+			setup: func(sc *Scenario) { sc.KMSKey(ExampleKMSKeyID).Grants = nil },
+			call: func(ctx context.Context, c clients) (any, error) {
+				out, err := c.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: aws.String(ExampleKMSKeyID)})
+				if err != nil {
+					return nil, err
+				}
+				return []any{len(out.Grants), out.Truncated}, nil
+			},
+			want: []any{0, false},
+		},
+		{
 			name: "kms CancelKeyDeletion then EnableKey",
 			setup: func(sc *Scenario) {
 				k := sc.KMSKey(ExampleKMSKeyID)

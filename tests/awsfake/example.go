@@ -71,7 +71,8 @@ func AWSManagedPolicies() map[string]*ManagedPolicy {
 // and a lifecycle policy; KMS-encrypted payments/ledger; platform/base in account
 // 444455556666 with a repository policy that does not name the cluster account; PTC
 // rules docker-hub and ecr-public; cluster prod-eks with node group ng-general and
-// Fargate profile fp-payments; KMS key 1234abcd-… (alias/ecr-payments).
+// Fargate profile fp-payments; KMS key 1234abcd-… (alias/ecr-payments) with ECR's grant for
+// payments/ledger.
 func WorkedExample() *Scenario {
 	now := ExampleNow
 	day := 24 * time.Hour
@@ -281,7 +282,14 @@ func WorkedExample() *Scenario {
 			},
 		},
 		KMSKeys: []*KMSKey{
-			{ID: ExampleKMSKeyID, Description: "ECR repository encryption for payments", Aliases: []string{ExampleKMSAlias}, CreatedAt: now.Add(-300 * day)},
+			{ID: ExampleKMSKeyID, Description: "ECR repository encryption for payments", Aliases: []string{ExampleKMSAlias}, CreatedAt: now.Add(-300 * day),
+				Grants: []KMSGrant{{
+					ID: "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d", Name: "ecr-" + ExampleKMSRepository,
+					GranteePrincipal: "ecr.us-west-2.amazonaws.com", RetiringPrincipal: "ecr.us-west-2.amazonaws.com",
+					Operations:        []string{"Decrypt", "Encrypt", "GenerateDataKey", "RetireGrant", "DescribeKey"},
+					EncryptionContext: map[string]string{"aws:ecr:arn": "arn:aws:ecr:us-west-2:111122223333:repository/" + ExampleKMSRepository},
+					CreatedAt:         now.Add(-300 * day),
+				}}},
 		},
 	}
 }

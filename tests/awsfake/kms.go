@@ -10,6 +10,7 @@ var kmsHandlers = map[string]handler{
 	"DescribeKey":       (*Server).kmsDescribeKey,
 	"EnableKey":         (*Server).kmsEnableKey,
 	"CancelKeyDeletion": (*Server).kmsCancelKeyDeletion,
+	"ListGrants":        (*Server).kmsListGrants,
 }
 
 func (s *Server) kmsArn(k *KMSKey) string {
@@ -90,4 +91,51 @@ func (s *Server) kmsCancelKeyDeletion(req *request) (any, error) {
 	k.State = "Disabled"
 	k.DeletionDate = time.Time{}
 	return map[string]any{"KeyId": s.kmsArn(k)}, nil
+}
+
+func (s *Server) kmsListGrants(req *request) (any, error) {
+	k, err := s.kmsKey(req)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Limit            int    `json:"Limit"`
+		Marker           string `json:"Marker"`
+		GrantID          string `json:"GrantId"`
+		GranteePrincipal string `json:"GranteePrincipal"`
+	}
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	grants := []map[string]any{}
+	for _, g := range k.Grants {
+		if in.GrantID != "" && g.ID != in.GrantID || in.GranteePrincipal != "" && g.GranteePrincipal != in.GranteePrincipal {
+			continue
+		}
+		m := map[string]any{
+			"KeyId":            s.kmsArn(k),
+			"GrantId":          g.ID,
+			"Name":             g.Name,
+			"CreationDate":     epoch(g.CreatedAt),
+			"GranteePrincipal": g.GranteePrincipal,
+			"IssuingAccount":   "arn:aws:iam::" + s.sc.Account + ":root",
+			"Operations":       nonNil(g.Operations),
+		}
+		if g.RetiringPrincipal != "" {
+			m["RetiringPrincipal"] = g.RetiringPrincipal
+		}
+		if len(g.EncryptionContext) > 0 {
+			m["Constraints"] = map[string]any{"EncryptionContextSubset": g.EncryptionContext}
+		}
+		grants = append(grants, m)
+	}
+	start, end, next, err := pageOf(len(grants), in.Limit, in.Marker)
+	if err != nil {
+		return nil, errorf(400, "InvalidMarkerException", "%v", err)
+	}
+	out := map[string]any{"Grants": grants[start:end], "Truncated": next != ""}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	return out, nil
 }

@@ -315,6 +315,22 @@ type KMSKey struct {
 	DeletionDate time.Time
 	Aliases      []string // "alias/…"
 	CreatedAt    time.Time
+	// Grants are the key's grants: a KMS-encrypted ECR repository decrypts through the
+	// grant ECR creates for it (revoking it breaks pulls while the key stays Enabled).
+	Grants []KMSGrant
+}
+
+// KMSGrant is a grant on a KMS key.
+type KMSGrant struct {
+	ID                string
+	Name              string
+	GranteePrincipal  string // "ecr.us-west-2.amazonaws.com" for ECR's grant
+	RetiringPrincipal string
+	Operations        []string
+	// EncryptionContext is the grant's EncryptionContextSubset constraint (ECR's names the
+	// repository: aws:ecr:arn).
+	EncryptionContext map[string]string
+	CreatedAt         time.Time
 }
 
 // Repository returns the first repository with this name in any account and region, or nil.
