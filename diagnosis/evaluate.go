@@ -15,6 +15,7 @@ func (e *Engine) Evaluate(f *Facts) Report {
 		r.Workload = &w
 	}
 	r.Node = f.Pod.Spec.NodeName
+	r.PodUID = string(f.Pod.UID)
 	r.Skipped = append(r.Skipped, f.Skipped...)
 	for _, c := range FailingContainers(f) {
 		r.Findings = append(r.Findings, e.evaluateContainer(f, c))

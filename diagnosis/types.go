@@ -246,7 +246,9 @@ const (
 
 // Report is the diagnosis of one pod.
 type Report struct {
-	Pod      PodRef    `json:"pod"`
+	Pod PodRef `json:"pod"`
+	// PodUID tells a pod from a later one of the same name (a StatefulSet pod, a re-created pod).
+	PodUID   string    `json:"pod_uid,omitempty"`
 	Status   Status    `json:"status"`
 	Cause    Cause     `json:"cause"`
 	Workload *Workload `json:"workload,omitempty"`
