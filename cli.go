@@ -127,7 +127,7 @@ func (c *cli) rootCommand(cfg config.Config) *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.probe, "probe", cfg.Probe, "read each failing image's manifest from its registry: anonymously, ECR with the bot's own token ($PULLCHECK_PROBE)")
 	root.PersistentFlags().StringSliceVar(&c.probeNS, "probe-secret-namespaces", cfg.ProbeSecretNamespaces, "namespaces whose pull secrets the registry probe may use ($PULLCHECK_PROBE_SECRET_NAMESPACES)")
 	root.PersistentFlags().BoolVar(&c.aws, "aws", cfg.AWS, "gather evidence from ECR, IAM and the VPC with the default AWS credential chain ($PULLCHECK_AWS)")
-	root.AddCommand(c.diagnoseCommand(), c.scanCommand(), c.versionCommand())
+	root.AddCommand(c.diagnoseCommand(), c.scanCommand(), c.serveCommand(), c.versionCommand())
 	return root
 }
 
@@ -343,14 +343,28 @@ func (c *cli) loadFile() (*diagnosis.Facts, error) {
 }
 
 func (c *cli) collector(ctx context.Context) (clusterFacts, string, error) {
-	cfg, contextName, err := kube.RESTConfig(c.kubeconfig, c.kubeContext)
+	client, contextName, err := c.kubeClient()
 	if err != nil {
 		return clusterFacts{}, "", err
 	}
+	return c.collectorFor(ctx, client, contextName)
+}
+
+// kubeClient connects to the cluster of --kubeconfig/--context (or the in-cluster config).
+func (c *cli) kubeClient() (kubernetes.Interface, string, error) {
+	cfg, contextName, err := kube.RESTConfig(c.kubeconfig, c.kubeContext)
+	if err != nil {
+		return nil, "", err
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return clusterFacts{}, "", fmt.Errorf("create a client for context %q: %w", contextName, err)
+		return nil, "", fmt.Errorf("create a client for context %q: %w", contextName, err)
 	}
+	return client, contextName, nil
+}
+
+// collectorFor builds the production collector: the cluster, then AWS and registry evidence.
+func (c *cli) collectorFor(ctx context.Context, client kubernetes.Interface, contextName string) (clusterFacts, string, error) {
 	kc := kube.NewCollector(client, kube.Options{Context: contextName, Now: c.now, ReadSecrets: c.readSecrets})
 	enriched := diagnosis.Enriched{Collector: kc}
 	var gatherer *cloud.Gatherer

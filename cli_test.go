@@ -107,6 +107,8 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		{name: "broken config", env: map[string]string{"PULLCHECK_TIMEOUT": "soon", "PULLCHECK_READ_SECRETS": "perhaps"}, args: []string{"version"}, code: 2, err: "PULLCHECK_TIMEOUT"},
 		{name: "malformed stdin", args: []string{"diagnose", "--file", "-"}, code: 1, err: "<stdin>"},
 		{name: "exit code for failing file", args: []string{"diagnose", "--file", "examples/ecr-tag-not-found.json", "--exit-code"}, code: 3},
+		{name: "serve without Slack settings", args: []string{"serve"}, code: 2, err: "SLACK_BOT_TOKEN"},
+		{name: "serve in http mode without a signing secret", env: map[string]string{"PULLCHECK_SLACK_MODE": "http", "SLACK_BOT_TOKEN": "xoxb-1"}, args: []string{"serve"}, code: 2, err: "SLACK_SIGNING_SECRET"},
 		{name: "exit code for healthy file", args: []string{"diagnose", "--file", "examples/healthy.yaml", "--exit-code"}, code: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

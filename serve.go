@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pullcheck/pullcheck/bot"
+	"github.com/pullcheck/pullcheck/config"
+	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/handlers"
+	"github.com/pullcheck/pullcheck/handlers/rollout"
+)
+
+// The handlers serve both transports.
+var (
+	_ bot.CommandHandler     = (*handlers.PullCheck)(nil)
+	_ bot.InteractionHandler = (*handlers.PullCheck)(nil)
+	_ handlers.Poster        = (*bot.Poster)(nil)
+	_ handlers.GroupMembers  = (*bot.Poster)(nil)
+	_ handlers.Restarter     = (*rollout.Restarter)(nil)
+)
+
+func (c *cli) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Slack bot: /pullcheck, reports and the approve-to-restart button",
+		Long: `Run the Slack bot. Settings come from the environment (see README "Slack bot"):
+SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode, the default) or SLACK_SIGNING_SECRET with
+PULLCHECK_SLACK_MODE=http and PULLCHECK_LISTEN, PULLCHECK_RESTART_KEY, and the channel and
+approver rules in the file named by PULLCHECK_SLACK_CONFIG.`,
+		Args: cobra.NoArgs,
+		RunE: c.runServe,
+	}
+}
+
+// engineAdapter serves handlers' Diagnoser and Scanner from the engine and a collector.
+type engineAdapter struct {
+	engine    *diagnosis.Engine
+	collector clusterFacts
+}
+
+func (a engineAdapter) Diagnose(ctx context.Context, ref diagnosis.PodRef) (diagnosis.Report, error) {
+	return a.engine.Diagnose(ctx, a.collector, ref)
+}
+
+func (a engineAdapter) Scan(ctx context.Context, namespace string) ([]diagnosis.Report, error) {
+	return a.engine.Scan(ctx, a.collector, namespace)
+}
+
+func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
+	ctx := cmd.Context()
+	settings, err := config.LoadSlack(c.lookupEnv, os.ReadFile)
+	hcfg := handlersConfig(c.cluster, settings)
+	if verr := hcfg.Validate(); verr != nil {
+		err = errors.Join(err, verr)
+	}
+	if err != nil {
+		return usageError{"the bot's configuration is invalid:\n" + err.Error()}
+	}
+	log := slog.New(slog.NewJSONHandler(c.stderr, nil)).With("component", "pullcheck")
+
+	client, contextName, err := c.kubeClient()
+	if err != nil {
+		return err
+	}
+	collector, _, err := c.collectorFor(ctx, client, contextName)
+	if err != nil {
+		return err
+	}
+	opts := []slack.Option{}
+	if settings.Mode == "socket" {
+		opts = append(opts, slack.OptionAppLevelToken(settings.AppToken.Reveal()))
+	}
+	api := slack.New(settings.BotToken.Reveal(), opts...)
+	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack")})
+	engine := engineAdapter{engine: diagnosis.NewEngine(), collector: collector}
+	pc := handlers.New(hcfg, handlers.Deps{Diagnoser: engine, Scanner: engine, Restarter: rollout.New(client, nil),
+		Poster: poster, GroupMembers: poster, Logger: log.With("component", "handlers")})
+	// A followed rollout runs for up to the rollout timeout inside one piece of work.
+	b := bot.New(bot.Options{Logger: log.With("component", "bot"), WorkTimeout: pc.InteractionTimeout()}, pc, pc)
+
+	log.Info("pullcheck bot starting", "mode", settings.Mode, "context", contextName, "cluster", c.cluster, "aws", c.aws, "probe", c.probe)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.Run(gctx) })
+	switch settings.Mode {
+	case "http":
+		h, err := bot.NewHTTPHandler(b, bot.HTTPOptions{SigningSecret: settings.SigningSecret.Reveal()})
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return h.Serve(gctx, settings.Listen) })
+	default:
+		g.Go(func() error { return bot.NewSocket(b, api).Run(gctx) })
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the bot stopped: %w", err)
+	}
+	log.Info("pullcheck bot stopped")
+	return nil
+}
+
+// handlersConfig maps the settings onto handlers.Config.
+func handlersConfig(cluster string, s config.Slack) handlers.Config {
+	hc := handlers.Config{
+		Cluster:           cluster,
+		DefaultNamespaces: s.Rules.DefaultNamespaces,
+		TokenKey:          handlers.SigningKey(s.RestartKey.Reveal()),
+		OfferTTL:          time.Duration(s.Rules.OfferTTL),
+		RolloutTimeout:    time.Duration(s.Rules.RolloutTimeout),
+	}
+	for _, ch := range s.Rules.Channels {
+		hc.Channels = append(hc.Channels, handlers.ChannelRule{Channel: ch.Channel, Namespaces: ch.Namespaces})
+	}
+	for _, a := range s.Rules.Approvers {
+		hc.Approvers = append(hc.Approvers, handlers.ApproverRule{Namespaces: a.Namespaces, Approvers: a.Approvers})
+	}
+	return hc
+}
