@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 	"github.com/pullcheck/pullcheck/handlers"
@@ -270,5 +271,40 @@ func TestRestartForbiddenNamesThePermission(t *testing.T) {
 	var ue handlers.UserError
 	if _, err := New(cluster.Client, nil).Restart(ctx, handlers.RestartTarget{Namespace: ns, Kind: "Deployment", Name: "gone", OfferID: "o"}); !errors.As(err, &ue) || !strings.Contains(ue.Public, "no longer exists") {
 		t.Errorf("Restart(missing) error = %v, want a UserError saying it no longer exists", err)
+	}
+}
+
+// TestRestarterRBAC runs a restart and its follow-up as a user bound to exactly the rules of
+// deploy/kubernetes/rbac-restart.yaml.
+func TestRestarterRBAC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns := namespace(t, "restart-role")
+	if _, _, err := cluster.CreateDeployment(ctx, ns, "payments-api", spec()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../../deploy/kubernetes/rbac-restart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.Role
+	if err := yaml.Unmarshal(raw, &role); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Grant(ctx, ns, "restarter", "restarter", role.Rules...); err != nil {
+		t.Fatal(err)
+	}
+	_, client, err := cluster.As("restarter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(client, nil)
+	target := handlers.RestartTarget{Namespace: ns, Kind: "Deployment", Name: "payments-api", OfferID: "o"}
+	if _, err := r.Restart(ctx, target); err != nil {
+		t.Fatalf("Restart with the restarter role: %v", err)
+	}
+	followCtx, stop := context.WithCancel(ctx)
+	if _, err := r.Follow(followCtx, target, func(handlers.RolloutUpdate) { stop() }); err != nil {
+		t.Fatalf("Follow with the restarter role: %v", err)
 	}
 }
