@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +20,9 @@ type rolloutState struct {
 	message                 string
 	desired, updated, ready int32
 	selector                *metav1.LabelSelector
-	restartedAt             time.Time
+	// restartedAt is the pod template's kubectl.kubernetes.io/restartedAt value; the pods of
+	// the restarted revision carry it too (controllers copy the template's annotations).
+	restartedAt string
 }
 
 func (r *Restarter) state(ctx context.Context, t handlers.RestartTarget) (rolloutState, string, error) {
@@ -69,9 +70,8 @@ func replicas(p *int32) int32 {
 	return *p
 }
 
-func restartedAt(m metav1.ObjectMeta) time.Time {
-	t, _ := time.Parse(time.RFC3339, m.Annotations[RestartedAtAnnotation])
-	return t
+func restartedAt(m metav1.ObjectMeta) string {
+	return m.Annotations[RestartedAtAnnotation]
 }
 
 // Follow watches the workload and its pods until the rollout completes, a new pod fails to
@@ -148,7 +148,7 @@ func (r *Restarter) waitForChange(ctx context.Context, t handlers.RestartTarget,
 
 // failingNewPods lists the workload's pods created by this restart that fail to pull an image.
 func (r *Restarter) failingNewPods(ctx context.Context, namespace string, s rolloutState) ([]diagnosis.PodRef, error) {
-	if s.selector == nil || s.restartedAt.IsZero() {
+	if s.selector == nil || s.restartedAt == "" {
 		return nil, nil
 	}
 	pods, err := r.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(s.selector)})
@@ -158,7 +158,10 @@ func (r *Restarter) failingNewPods(ctx context.Context, namespace string, s roll
 	var out []diagnosis.PodRef
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if p.CreationTimestamp.Time.Before(s.restartedAt.Add(-time.Second)) || !failing(p) {
+		// A pod is of the restarted revision when it carries the template's stamp. Creation
+		// times would compare the API server's clock with pullcheck's, at second precision:
+		// old pods created just before the restart would count, or new ones be missed.
+		if p.Annotations[RestartedAtAnnotation] != s.restartedAt || !failing(p) {
 			continue
 		}
 		out = append(out, diagnosis.PodRef{Namespace: p.Namespace, Name: p.Name})

@@ -196,10 +196,22 @@ func TestFollowNewPodFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The restart stamps the template with the real clock, so that the new pod is newer.
+	// An old pod, failing and created just before the restart (in the same second), is not
+	// one of the restart's new pods.
+	old, err := cluster.CreatePod(ctx, kubetest.PodFor(ns, rs.Name+"-old01", spec(), rs), "ip-10-0-12-34.us-west-2.compute.internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.SetContainerWaiting(ctx, old, "api", "ImagePullBackOff", `Back-off pulling image "x"`); err != nil {
+		t.Fatal(err)
+	}
 	r := New(cluster.Client, nil)
 	target := handlers.RestartTarget{Namespace: ns, Kind: "Deployment", Name: "payments-api", OfferID: "o"}
 	if _, err := r.Restart(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	d, err := cluster.Client.AppsV1().Deployments(ns).Get(ctx, "payments-api", metav1.GetOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	first := make(chan struct{}, 1)
@@ -217,7 +229,11 @@ func TestFollowNewPodFails(t *testing.T) {
 		done <- u
 	}()
 	<-first
-	pod, err := cluster.CreatePod(ctx, kubetest.PodFor(ns, rs.Name+"-new01", spec(), rs), "ip-10-0-12-34.us-west-2.compute.internal")
+	// The new revision's pod carries the restarted template's annotations, as the
+	// controllers copy them.
+	newPod := kubetest.PodFor(ns, rs.Name+"-new01", spec(), rs)
+	newPod.Annotations = map[string]string{RestartedAtAnnotation: d.Spec.Template.Annotations[RestartedAtAnnotation]}
+	pod, err := cluster.CreatePod(ctx, newPod, "ip-10-0-12-34.us-west-2.compute.internal")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +242,7 @@ func TestFollowNewPodFails(t *testing.T) {
 	}
 	u := <-done
 	if len(u.FailingPods) != 1 || u.FailingPods[0].Name != pod.Name {
-		t.Errorf("Follow = %+v, want the new failing pod %s", u, pod.Name)
+		t.Errorf("Follow = %+v, want only the new failing pod %s", u, pod.Name)
 	}
 }
 
