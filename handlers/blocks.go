@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"cmp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -500,26 +499,10 @@ func paginate(blocks []slack.Block, text string) []message {
 
 // Scans.
 
-type scanRow struct {
-	pod, container, cause, confidence string
-}
-
 // renderScan lists the failing containers of a namespace, one line each, under a summary by
 // cause. The first rows are in the main message, the rest in the thread.
 func renderScan(namespace, cluster string, reports []diagnosis.Report, now time.Time) (message, []message) {
-	var rows []scanRow
-	for _, r := range reports {
-		if r.Status != diagnosis.StatusFailing {
-			continue
-		}
-		if len(r.Findings) == 0 {
-			rows = append(rows, scanRow{pod: r.Pod.Name, container: "-", cause: string(cmp.Or(r.Cause, diagnosis.CauseUnknown))})
-		}
-		for _, f := range r.Findings {
-			rows = append(rows, scanRow{pod: r.Pod.Name, container: cmp.Or(f.Container, "-"),
-				cause: string(cmp.Or(f.Cause, diagnosis.CauseUnknown)), confidence: string(f.Confidence)})
-		}
-	}
+	rows := diagnosis.ScanRows(reports)
 	meta := []string{"namespace " + code(namespace)}
 	if cluster != "" {
 		meta = append(meta, "cluster "+code(cluster))
@@ -535,20 +518,20 @@ func renderScan(namespace, cluster string, reports []diagnosis.Report, now time.
 		}}, nil
 	}
 
-	containers, pods, byCause := summarize(rows)
+	containers, pods, byCause := diagnosis.SummarizeScan(rows)
 	title := "Scan of " + namespace + ": " + plural(pods, "failing pod", "failing pods")
 	summary := []string{"*" + plural(containers, "failing container", "failing containers") + " in " + plural(pods, "pod", "pods") + "*"}
 	for _, c := range byCause {
-		summary = append(summary, "• "+code(c.cause)+": "+plural(c.containers, "container", "containers")+" in "+plural(c.pods, "pod", "pods"))
+		summary = append(summary, "• "+code(string(c.Cause))+": "+plural(c.Containers, "container", "containers")+" in "+plural(c.Pods, "pod", "pods"))
 	}
 	main := []slack.Block{header(title), contextBlock(strings.Join(meta, " · "))}
 	main = append(main, sections(strings.Join(summary, "\n"))...)
 
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		l := "• " + code(r.pod) + " · " + code(r.container) + " · " + code(r.cause)
-		if r.confidence != "" {
-			l += " (" + esc(r.confidence) + ")"
+		l := "• " + code(r.Pod.Name) + " · " + code(r.Container) + " · " + code(string(r.Cause))
+		if r.Confidence != "" {
+			l += " (" + esc(string(r.Confidence)) + ")"
 		}
 		lines[i] = l
 	}
@@ -568,33 +551,6 @@ func renderScan(namespace, cluster string, reports []diagnosis.Report, now time.
 		thread = append(thread, section(part))
 	}
 	return msg, paginate(thread, "More failing containers in "+namespace)
-}
-
-type causeCount struct {
-	cause            string
-	containers, pods int
-}
-
-// summarize counts failing containers, distinct pods, and both per cause, most containers first.
-func summarize(rows []scanRow) (containers, pods int, byCause []causeCount) {
-	allPods := map[string]bool{}
-	podsOf := map[string]map[string]bool{}
-	count := map[string]int{}
-	for _, r := range rows {
-		allPods[r.pod] = true
-		if podsOf[r.cause] == nil {
-			podsOf[r.cause] = map[string]bool{}
-		}
-		podsOf[r.cause][r.pod] = true
-		count[r.cause]++
-	}
-	for c, n := range count {
-		byCause = append(byCause, causeCount{cause: c, containers: n, pods: len(podsOf[c])})
-	}
-	slices.SortFunc(byCause, func(a, b causeCount) int {
-		return cmp.Or(cmp.Compare(b.containers, a.containers), cmp.Compare(a.cause, b.cause))
-	})
-	return len(rows), len(allPods), byCause
 }
 
 // Restarts and rollouts.

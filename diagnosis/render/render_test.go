@@ -442,31 +442,6 @@ func TestScanTextEmpty(t *testing.T) {
 	}
 }
 
-func TestSummarize(t *testing.T) {
-	rows := []scanRow{
-		{pod: "a/1", cause: "tag-not-found"},
-		{pod: "a/1", cause: "access-denied"},
-		{pod: "a/2", cause: "access-denied"},
-		{pod: "b/3", cause: "tag-not-found"},
-		{pod: "b/3", cause: "tag-not-found"},
-		{pod: "b/4", cause: "rate-limited"},
-		{pod: "b/5", cause: "kms-denied"},
-	}
-	containers, pods, byCause := summarize(rows)
-	if containers != 7 || pods != 5 {
-		t.Errorf("summarize: %d containers in %d pods, want 7 in 5", containers, pods)
-	}
-	want := []causeCount{
-		{cause: "tag-not-found", containers: 3, pods: 2},
-		{cause: "access-denied", containers: 2, pods: 2},
-		{cause: "kms-denied", containers: 1, pods: 1},
-		{cause: "rate-limited", containers: 1, pods: 1},
-	}
-	if diff := cmp.Diff(want, byCause, cmp.AllowUnexported(causeCount{})); diff != "" {
-		t.Errorf("summarize by cause (-want +got):\n%s", diff)
-	}
-}
-
 func TestScanRowsKeepsFailingReportWithoutFindings(t *testing.T) {
 	r := diagnosis.Report{Pod: diagnosis.PodRef{Namespace: "ns", Name: "p"}, Status: diagnosis.StatusFailing}
 	got := scanRows([]diagnosis.Report{r, healthyReport()})

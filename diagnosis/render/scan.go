@@ -1,10 +1,8 @@
 package render
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -74,19 +72,19 @@ func ScanText(w io.Writer, reports []diagnosis.Report, opts TextOptions) error {
 		p.line(p.paintAt(l, off, r.cause, ansiRed))
 	}
 
-	total, pods, byCause := summarize(rows)
+	total, pods, byCause := diagnosis.SummarizeScan(diagnosis.ScanRows(reports))
 	p.gap()
 	p.line(plural(total, "failing container", "failing containers") + " in " + plural(pods, "pod", "pods") + ":")
 	var sum strings.Builder
 	tw = tabwriter.NewWriter(&sum, 0, 0, scanPadding, ' ', 0)
 	for _, c := range byCause {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.cause, plural(c.containers, "container", "containers"), plural(c.pods, "pod", "pods"))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", string(c.Cause), plural(c.Containers, "container", "containers"), plural(c.Pods, "pod", "pods"))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write scan: %w", err)
 	}
 	for i, l := range strings.Split(strings.TrimSuffix(sum.String(), "\n"), "\n") {
-		p.line(p.paintAt(l, 2, byCause[i].cause, ansiRed))
+		p.line(p.paintAt(l, 2, string(byCause[i].Cause), ansiRed))
 	}
 	return p.flush(w, "scan")
 }
@@ -118,11 +116,11 @@ func ScanMarkdown(w io.Writer, reports []diagnosis.Report) error {
 	}
 	m.block(lines...)
 
-	total, pods, byCause := summarize(rows)
+	total, pods, byCause := diagnosis.SummarizeScan(diagnosis.ScanRows(reports))
 	m.block("**" + plural(total, "failing container", "failing containers") + " in " + plural(pods, "pod", "pods") + "**")
 	lines = []string{"| Cause | Containers | Pods |", "| --- | ---: | ---: |"}
 	for _, c := range byCause {
-		lines = append(lines, "| "+mdCell(c.cause)+" | "+strconv.Itoa(c.containers)+" | "+strconv.Itoa(c.pods)+" |")
+		lines = append(lines, "| "+mdCell(string(c.Cause))+" | "+strconv.Itoa(c.Containers)+" | "+strconv.Itoa(c.Pods)+" |")
 	}
 	m.block(lines...)
 	return m.flush(w, "scan markdown")
@@ -142,27 +140,17 @@ func (r scanRow) cells() [5]string {
 	return [5]string{r.pod, r.container, r.cause, r.confidence, r.image}
 }
 
-// scanRows lists the findings of the reports in order. A failing report without any
-// finding still gets a row, so that no failing pod disappears from a scan.
+// scanRows maps the core's scan rows to display cells.
 func scanRows(reports []diagnosis.Report) []scanRow {
 	var rows []scanRow
-	for _, r := range reports {
-		pod := r.Pod.String()
-		if len(r.Findings) == 0 {
-			if r.Status == diagnosis.StatusFailing {
-				rows = append(rows, scanRow{pod: pod, container: "-", cause: causeText(r.Cause), confidence: "-", image: "-"})
-			}
-			continue
-		}
-		for _, f := range r.Findings {
-			rows = append(rows, scanRow{
-				pod:        pod,
-				container:  orDash(f.Container),
-				cause:      causeText(f.Cause),
-				confidence: orDash(string(f.Confidence)),
-				image:      orDash(f.Image),
-			})
-		}
+	for _, r := range diagnosis.ScanRows(reports) {
+		rows = append(rows, scanRow{
+			pod:        r.Pod.String(),
+			container:  orDash(r.Container),
+			cause:      causeText(r.Cause),
+			confidence: orDash(string(r.Confidence)),
+			image:      orDash(r.Image),
+		})
 	}
 	return rows
 }
@@ -172,39 +160,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// causeCount is one line of a scan summary.
-type causeCount struct {
-	cause      string
-	containers int
-	pods       int
-}
-
-// summarize counts the rows, the distinct pods, and both per cause, sorted by the number
-// of containers (most first), then by cause.
-func summarize(rows []scanRow) (containers, pods int, byCause []causeCount) {
-	allPods := map[string]bool{}
-	podsOf := map[string]map[string]bool{}
-	count := map[string]int{}
-	for _, r := range rows {
-		allPods[r.pod] = true
-		if podsOf[r.cause] == nil {
-			podsOf[r.cause] = map[string]bool{}
-		}
-		podsOf[r.cause][r.pod] = true
-		count[r.cause]++
-	}
-	for c, n := range count {
-		byCause = append(byCause, causeCount{cause: c, containers: n, pods: len(podsOf[c])})
-	}
-	slices.SortFunc(byCause, func(a, b causeCount) int {
-		if d := cmp.Compare(b.containers, a.containers); d != 0 {
-			return d
-		}
-		return cmp.Compare(a.cause, b.cause)
-	})
-	return len(rows), len(allPods), byCause
 }
 
 // truncateLeft shortens s to width runes by replacing its beginning with "...".
