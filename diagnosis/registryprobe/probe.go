@@ -134,7 +134,7 @@ func (p *Prober) Probe(ctx context.Context, img diagnosis.ImageRef, creds *Crede
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	rec := &recorder{inner: p.transport}
-	desc, err := remote.Get(ref,
+	opts := []remote.Option{
 		remote.WithContext(pctx),
 		remote.WithTransport(rec),
 		remote.WithAuth(auth),
@@ -143,7 +143,20 @@ func (p *Prober) Probe(ctx context.Context, img diagnosis.ImageRef, creds *Crede
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithRetryStatusCodes(),
-	)
+	}
+	var desc *remote.Descriptor
+	if img.Registry == diagnosis.RegistryDockerHub {
+		// Docker Hub counts manifest GETs against the pull rate limit, not HEADs: the bot
+		// must not spend the budget the nodes need. The rate-limit headers come with HEAD too;
+		// the platforms of an index are not read.
+		var head *v1.Descriptor
+		head, err = remote.Head(ref, opts...)
+		if err == nil {
+			desc = &remote.Descriptor{Descriptor: *head}
+		}
+	} else {
+		desc, err = remote.Get(ref, opts...)
+	}
 	res.RateLimit, res.RateRemaining, res.RetryAfter = rec.headers()
 	switch {
 	case err == nil:

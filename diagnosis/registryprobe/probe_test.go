@@ -486,10 +486,14 @@ func TestProbeHost(t *testing.T) {
 			t.Parallel()
 			var mu sync.Mutex
 			var sent []string
+			var manifestMethod string
 			// The registry answers the ping without a challenge and 404 to everything else.
 			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				mu.Lock()
 				sent = append(sent, r.URL.String())
+				if strings.Contains(r.URL.Path, "/manifests/") {
+					manifestMethod = r.Method
+				}
 				mu.Unlock()
 				status := http.StatusNotFound
 				if r.URL.Path == "/v2/" {
@@ -510,6 +514,11 @@ func TestProbeHost(t *testing.T) {
 			}
 			if len(sent) == 0 || sent[len(sent)-1] != tt.wantURL {
 				t.Errorf("requests = %q, want the last one %s", sent, tt.wantURL)
+			}
+			// Docker Hub counts manifest GETs against the nodes' pull budget; HEADs are free.
+			if want := http.MethodGet; strings.Contains(tt.wantURL, "registry-1.docker.io") && manifestMethod != http.MethodHead ||
+				!strings.Contains(tt.wantURL, "registry-1.docker.io") && manifestMethod != want {
+				t.Errorf("manifest request method %s for %s", manifestMethod, tt.image)
 			}
 		})
 	}
