@@ -228,7 +228,7 @@ func (c *cli) runDiagnose(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return err
 		}
-		facts.Cluster = c.clusterName()
+		facts.Cluster = c.cluster
 		report = engine.Evaluate(facts)
 	} else {
 		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
@@ -321,7 +321,6 @@ func (c *cli) textOptions() render.TextOptions {
 	return opts
 }
 
-func (c *cli) clusterName() string { return c.cluster }
 
 func (c *cli) loadFile() (*diagnosis.Facts, error) {
 	var r io.Reader = c.stdin
