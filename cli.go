@@ -321,7 +321,6 @@ func (c *cli) textOptions() render.TextOptions {
 	return opts
 }
 
-
 func (c *cli) loadFile() (*diagnosis.Facts, error) {
 	var r io.Reader = c.stdin
 	name := "<stdin>"
