@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
+	md "github.com/pullcheck/pullcheck/handlers/mrkdwn"
 )
 
 // Block Kit limits (docs.slack.dev/reference/block-kit).
@@ -375,30 +376,14 @@ func findingBlocks(f diagnosis.Finding, compact bool) (blocks []slack.Block, cut
 	}
 
 	for i, fix := range f.Fixes {
-		label := "*Fix:*"
-		if len(f.Fixes) > 1 {
-			label = "*Fix " + strconv.Itoa(i+1) + ":*"
-		}
-		text := strings.TrimSpace(label + " " + esc(oneLine(fix.Title)))
-		if cb := codeBlock(fix.Commands...); cb != "" {
-			text += "\n" + cb
-		}
-		blocks = append(blocks, sections(text)...)
+		blocks = append(blocks, sections(md.Fix(i, len(f.Fixes), fix, 0))...)
 	}
 
 	if strings.TrimSpace(f.Verify) != "" {
 		blocks = append(blocks, sections("*Verify*\n"+codeBlock(f.Verify))...)
 	}
 
-	if f.RestartHelps.Helps || f.RestartHelps.Reason != "" {
-		verdict := "does not help"
-		if f.RestartHelps.Helps {
-			verdict = "helps once the cause is fixed"
-		}
-		text := "*Rollout restart* " + verdict
-		if reason := esc(oneLine(f.RestartHelps.Reason)); reason != "" {
-			text += ": " + reason
-		}
+	if text := md.Restart(f.RestartHelps); text != "" {
 		blocks = append(blocks, contextBlock(text))
 	}
 

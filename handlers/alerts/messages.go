@@ -10,6 +10,7 @@ import (
 
 	"github.com/pullcheck/pullcheck/diagnosis"
 	"github.com/pullcheck/pullcheck/handlers/incident"
+	md "github.com/pullcheck/pullcheck/handlers/mrkdwn"
 )
 
 // Block Kit limits (docs.slack.dev/reference/block-kit), as in handlers/blocks.go.
@@ -226,28 +227,12 @@ func findingBlocks(f diagnosis.Finding, inc incident.Incident) []slack.Block {
 		blocks = append(blocks, sections(strings.Join(items, "\n"))...)
 	}
 	for i, fix := range f.Fixes {
-		label := "*Fix:*"
-		if len(f.Fixes) > 1 {
-			label = "*Fix " + strconv.Itoa(i+1) + ":*"
-		}
-		text := strings.TrimSpace(label + " " + truncate(esc(oneLine(fix.Title)), 500))
-		if cb := codeBlock(fix.Commands...); cb != "" {
-			text += "\n" + cb
-		}
-		blocks = append(blocks, sections(text)...)
+		blocks = append(blocks, sections(md.Fix(i, len(f.Fixes), fix, 500))...)
 	}
 	if strings.TrimSpace(f.Verify) != "" {
 		blocks = append(blocks, sections("*Verify*\n"+codeBlock(f.Verify))...)
 	}
-	if f.RestartHelps.Helps || f.RestartHelps.Reason != "" {
-		verdict := "does not help"
-		if f.RestartHelps.Helps {
-			verdict = "helps once the cause is fixed"
-		}
-		text := "*Rollout restart* " + verdict
-		if reason := esc(oneLine(f.RestartHelps.Reason)); reason != "" {
-			text += ": " + reason
-		}
+	if text := md.Restart(f.RestartHelps); text != "" {
 		blocks = append(blocks, contextBlock(text))
 	}
 	return blocks
