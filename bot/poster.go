@@ -33,6 +33,10 @@ type PosterOptions struct {
 	Wait func(ctx context.Context, d time.Duration) error
 	// Now is the clock used against ctx's deadline (default time.Now).
 	Now func() time.Time
+	// OnError, if set, is called once for every message finally not posted, with the Slack
+	// API method ("chat.postMessage", "chat.update", "chat.postEphemeral", or "response_url"
+	// for a reply through a response URL). It must not block; ops.Metrics.SlackError fits.
+	OnError func(method string)
 }
 
 // Poster posts through Slack's Web API with retries. It has *slack.Client's method set for
@@ -54,6 +58,7 @@ type Poster struct {
 	maxBackoff  time.Duration
 	wait        func(context.Context, time.Duration) error
 	now         func() time.Time
+	onError     func(method string)
 }
 
 // NewPoster returns a Poster calling api.
@@ -87,6 +92,7 @@ func NewPoster(api *slack.Client, opts PosterOptions) *Poster {
 		maxBackoff:  opts.MaxBackoff,
 		wait:        opts.Wait,
 		now:         opts.Now,
+		onError:     opts.OnError,
 	}
 }
 
@@ -168,16 +174,25 @@ func (p *Poster) retry(ctx context.Context, method, channelID string, options []
 	return fmt.Errorf("%s: %s: %w", method, stop, err)
 }
 
-// lost logs a message finally not posted, with enough to tell which.
+// lost logs a message finally not posted, with enough to tell which, and reports it to
+// OnError.
 func (p *Poster) lost(method, channelID string, options []slack.MsgOption, attempts int, stop string, err error) {
 	attrs := []any{"method", method, "channel_id", channelID, "attempts", attempts,
 		"reason", reason(err), "gave_up", stop, "err", scrubErr(err)}
+	failed := method
 	// Only the message's text is read back: the token is left empty, the endpoint not logged.
 	if endpoint, values, aerr := slack.UnsafeApplyMsgOptions("", channelID, "", options...); aerr == nil {
-		attrs = append(attrs, "via_response_url", strings.Contains(endpoint, "://"),
+		viaResponseURL := strings.Contains(endpoint, "://")
+		attrs = append(attrs, "via_response_url", viaResponseURL,
 			"text", scrub(truncate(values.Get("text"), 200)))
+		if viaResponseURL {
+			failed = "response_url" // a webhook, not chat.postMessage: it fails differently
+		}
 	}
 	p.log.Error("slack message not posted", attrs...)
+	if p.onError != nil {
+		p.onError(failed)
+	}
 }
 
 // backoff says whether err is worth retrying and after how long.

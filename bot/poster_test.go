@@ -323,3 +323,83 @@ func TestSleepHonoursContext(t *testing.T) {
 		t.Errorf("zero wait: %v", err)
 	}
 }
+
+func TestPosterOnError(t *testing.T) {
+	server500 := reply{status: http.StatusInternalServerError}
+	tests := []struct {
+		name    string
+		replies []reply
+		send    func(ctx context.Context, p *Poster, hookURL string) error
+		calls   int // calls the fake Web API must see
+		want    []string
+	}{
+		{
+			name:    "succeeds after a retry",
+			calls:   2,
+			replies: []reply{server500, {body: postOK}},
+			send: func(ctx context.Context, p *Poster, _ string) error {
+				_, _, err := p.PostMessageContext(ctx, "C2147483705", slack.MsgOptionText("report", false))
+				return err
+			},
+		},
+		{
+			name:    "lost after every attempt",
+			calls:   3,
+			replies: []reply{server500},
+			send: func(ctx context.Context, p *Poster, _ string) error {
+				_, _, err := p.PostMessageContext(ctx, "C2147483705", slack.MsgOptionText("report", false))
+				return err
+			},
+			want: []string{"chat.postMessage"},
+		},
+		{
+			name:    "update lost, not retryable",
+			calls:   1,
+			replies: []reply{{body: `{"ok":false,"error":"message_not_found"}`}},
+			send: func(ctx context.Context, p *Poster, _ string) error {
+				_, _, _, err := p.UpdateMessageContext(ctx, "C2147483705", "1503435956.000247", slack.MsgOptionText("resolved", false))
+				return err
+			},
+			want: []string{"chat.update"},
+		},
+		{
+			name:    "ephemeral lost",
+			calls:   1,
+			replies: []reply{{body: `{"ok":false,"error":"user_not_in_channel"}`}},
+			send: func(ctx context.Context, p *Poster, _ string) error {
+				_, err := p.PostEphemeralContext(ctx, "C2147483705", "U2147483697", slack.MsgOptionText("not allowed", false))
+				return err
+			},
+			want: []string{"chat.postEphemeral"},
+		},
+		{
+			name:    "response_url reply lost",
+			calls:   3,
+			replies: []reply{server500},
+			send: func(ctx context.Context, p *Poster, hookURL string) error {
+				_, _, err := p.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(hookURL, slack.ResponseTypeEphemeral),
+					slack.MsgOptionText("report", false))
+				return err
+			},
+			want: []string{"response_url"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newFakeWebAPI(t, tt.replies...)
+			var got []string
+			p, _, _ := newTestPoster(t, api.srv.URL, PosterOptions{MaxAttempts: 3,
+				OnError: func(method string) { got = append(got, method) }})
+			err := tt.send(context.Background(), p, api.srv.URL+"/commands/T0001/1234/"+testHookToken)
+			if (err != nil) != (len(tt.want) > 0) {
+				t.Errorf("got error %v, want one: %t", err, len(tt.want) > 0)
+			}
+			if n := len(api.seen()); n != tt.calls {
+				t.Errorf("the fake Web API saw %d calls, want %d", n, tt.calls)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("OnError calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
