@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -24,6 +25,17 @@ type Slack struct {
 	RestartKey Secret
 	// Rules come from the file named by PULLCHECK_SLACK_CONFIG.
 	Rules SlackRules
+	// HealthListen is the address of /metrics, /healthz and /readyz
+	// (PULLCHECK_HEALTH_LISTEN, default :9090).
+	HealthListen string
+	// Namespace is the bot's own namespace (POD_NAMESPACE, else the service account's
+	// namespace file), where the alert state and the leader Lease live.
+	Namespace string
+	// APIURL overrides Slack's Web API URL (SLACK_API_URL), for a proxy or a local test
+	// server; it must end in "/".
+	APIURL string
+	// Identity is this replica's name in the leader election (POD_NAME, else the host name).
+	Identity string
 }
 
 // SlackRules say which channels may ask about which namespaces and who may approve restarts.
@@ -41,7 +53,12 @@ type SlackRules struct {
 	} `json:"approvers"`
 	OfferTTL       Duration `json:"offerTTL"`
 	RolloutTimeout Duration `json:"rolloutTimeout"`
+	// Alerts turns on the channel alerts (nil: none).
+	Alerts *Alerts `json:"alerts"`
 }
+
+// serviceAccountNamespace is where Kubernetes mounts the pod's namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 // Duration reads "15m" style durations from YAML.
 type Duration time.Duration
@@ -67,6 +84,16 @@ func LoadSlack(lookupEnv func(string) (string, bool), readFile func(string) ([]b
 		AppToken:      Secret(get("SLACK_APP_TOKEN")),
 		SigningSecret: Secret(get("SLACK_SIGNING_SECRET")),
 		Listen:        get("PULLCHECK_LISTEN"),
+		HealthListen:  get("PULLCHECK_HEALTH_LISTEN"),
+		Namespace:     get("POD_NAMESPACE"),
+		Identity:      get("POD_NAME"),
+		APIURL:        get("SLACK_API_URL"),
+	}
+	if s.APIURL != "" && !strings.HasSuffix(s.APIURL, "/") {
+		s.APIURL += "/"
+	}
+	if s.HealthListen == "" {
+		s.HealthListen = ":9090"
 	}
 	if s.Mode == "" {
 		s.Mode = "socket"
@@ -106,6 +133,22 @@ func LoadSlack(lookupEnv func(string) (string, bool), readFile func(string) ([]b
 			errs = append(errs, fmt.Errorf("PULLCHECK_SLACK_CONFIG: %w", err))
 		} else if err := yaml.UnmarshalStrict(raw, &s.Rules); err != nil {
 			errs = append(errs, fmt.Errorf("PULLCHECK_SLACK_CONFIG %s: %w", path, err))
+		}
+	}
+	if a := s.Rules.Alerts; a != nil {
+		*a = a.withDefaults()
+		if err := a.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("PULLCHECK_SLACK_CONFIG: %w", err))
+		}
+		if s.Namespace == "" {
+			if b, err := readFile(serviceAccountNamespace); err == nil {
+				s.Namespace = strings.TrimSpace(string(b))
+			}
+		}
+		if s.Namespace == "" {
+			errs = append(errs, errors.New("alerts are configured, so the bot's namespace is needed (for its state ConfigMap and leader Lease): set POD_NAMESPACE (the Helm chart does)"))
+		} else if problems := validation.IsDNS1123Label(s.Namespace); len(problems) > 0 {
+			errs = append(errs, fmt.Errorf("POD_NAMESPACE=%q is not a namespace name: %s", s.Namespace, strings.Join(problems, "; ")))
 		}
 	}
 	if len(s.Rules.Approvers) > 0 && s.RestartKey == "" {

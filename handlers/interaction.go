@@ -28,6 +28,22 @@ var causesARestartRemedies = []diagnosis.Cause{diagnosis.CauseNodeDiskFull, diag
 // restartOffer decides whether a report gets the approve-to-restart button and signs its
 // token. Without a button where a restart would help, the second result says why.
 func (p *PullCheck) restartOffer(r diagnosis.Report, log *slog.Logger) (*offerView, string) {
+	return p.restartOfferIn(r, log, "")
+}
+
+// AlertOffer returns the approve-to-restart blocks for a channel alert of a failing report,
+// posted by the bot in channelID, or nil when the report gets no button (a restart does not
+// help, restarts are not enabled, no approvers). The button follows the same rules as a
+// report's; a click is allowed in channelID even when no channel rule names it.
+func (p *PullCheck) AlertOffer(r diagnosis.Report, channelID string) []slack.Block {
+	ov, _ := p.restartOfferIn(r, p.log, channelID)
+	if ov == nil {
+		return nil
+	}
+	return offerBlocks(*ov, p.cfg.Cluster)
+}
+
+func (p *PullCheck) restartOfferIn(r diagnosis.Report, log *slog.Logger, channel string) (*offerView, string) {
 	if r.Status != diagnosis.StatusFailing || len(r.Findings) == 0 {
 		return nil, ""
 	}
@@ -65,6 +81,7 @@ func (p *PullCheck) restartOffer(r diagnosis.Report, log *slog.Logger) (*offerVi
 		PodUID:    r.PodUID,
 		Cause:     r.Cause,
 		ID:        newOfferID(),
+		Channel:   channel,
 		Expires:   p.now().Add(p.cfg.OfferTTL).Truncate(time.Second),
 	}
 	token, err := p.signer.sign(o)
@@ -172,7 +189,7 @@ func (p *PullCheck) approve(ctx context.Context, c click, o offer, verr error) {
 	}
 	log = log.With("offer_id", o.ID, "namespace", o.Namespace, "workload", o.workload(), "pod", o.Pod)
 
-	if !p.access.allowed(c.channel, c.channelName, o.Namespace) {
+	if !(o.Channel != "" && o.Channel == c.channel) && !p.access.allowed(c.channel, c.channelName, o.Namespace) {
 		refuse("channel_not_allowed", "This channel may not act on namespace "+code(o.Namespace)+".")
 		return
 	}

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -621,4 +623,47 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// TestAlertOfferChannel: a button the bot posted in an alert channel works there even though
+// no channel rule names it; the same button clicked in another unlisted channel does not.
+func TestAlertOfferChannel(t *testing.T) {
+	for _, tc := range []struct {
+		name, channel string
+		restarted     bool
+	}{
+		{name: "in the alert's channel", channel: "C0ALERTS", restarted: true},
+		{name: "elsewhere", channel: "C0RANDOM"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			r := credentialsReport()
+			blocks := h.p.AlertOffer(r, "C0ALERTS")
+			if len(blocks) == 0 {
+				t.Fatal("AlertOffer gave no button for a report whose restart helps")
+			}
+			js, err := json.Marshal(blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := slackCall{Method: "chat.postMessage", Channel: tc.channel, TS: "1764065000.000100", Blocks: string(js)}
+			token := buttonValue(t, msg)
+			o, err := h.p.signer.verify(token)
+			if err != nil || o.Channel != "C0ALERTS" {
+				t.Fatalf("token offer = %+v, %v; want it bound to C0ALERTS", o, err)
+			}
+			h.answer(r)
+			h.approve(h.click(msg, "U0ALICE", token))
+			if got := len(h.restarter.restartCalls()); (got == 1) != tc.restarted {
+				t.Fatalf("%d restarts, want restarted=%v; ephemerals %q", got, tc.restarted, h.ephemerals("U0ALICE"))
+			}
+			if !tc.restarted && !slices.ContainsFunc(h.ephemerals("U0ALICE"), func(s string) bool { return strings.Contains(s, "may not act on namespace") }) {
+				t.Errorf("ephemerals = %q, want the channel refusal", h.ephemerals("U0ALICE"))
+			}
+		})
+	}
+	h := newHarness(t)
+	if blocks := h.p.AlertOffer(healthyReport(), "C0ALERTS"); blocks != nil {
+		t.Error("AlertOffer gave a button for a healthy report")
+	}
 }

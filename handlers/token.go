@@ -33,7 +33,7 @@ var (
 )
 
 const (
-	tokenVersion = 1
+	tokenVersion = 2 // 2: the channel the offer was posted in
 	tokenDomain  = "pullcheck/restart-offer/v1\x00"
 	// maxButtonValue is Slack's limit on a button's value.
 	maxButtonValue = 2000
@@ -62,7 +62,10 @@ type offer struct {
 	PodUID    string
 	Cause     diagnosis.Cause
 	ID        string // random, unique per button
-	Expires   time.Time
+	// Channel is set on offers the bot posted on its own (channel alerts): a click there is
+	// allowed even when no channel rule names it, since the alert routes chose it.
+	Channel string
+	Expires time.Time
 }
 
 func (o offer) workload() string { return o.Kind + "/" + o.Name }
@@ -154,7 +157,7 @@ func (s tokenSigner) mac(payload []byte) []byte {
 // fields lists the string fields in their encoding order.
 func (o *offer) fields() []*string {
 	cause := (*string)(&o.Cause)
-	return []*string{&o.Cluster, &o.Namespace, &o.Kind, &o.Name, &o.Pod, &o.PodUID, cause, &o.ID}
+	return []*string{&o.Cluster, &o.Namespace, &o.Kind, &o.Name, &o.Pod, &o.PodUID, cause, &o.ID, &o.Channel}
 }
 
 func decodeOffer(p []byte) (offer, error) {

@@ -276,3 +276,14 @@ func intersect(a, b []globToken) (string, bool) {
 	}
 	return "", false
 }
+
+// needsLabels says whether some rule has a label selector: only then are a namespace's
+// labels worth reading.
+func (r Routes) needsLabels() bool {
+	for _, rule := range r.Rules {
+		if strings.TrimSpace(rule.Selector) != "" {
+			return true
+		}
+	}
+	return false
+}
