@@ -57,6 +57,10 @@ type cli struct {
 	aws         bool
 	probe       bool
 	probeNS     []string
+	// scanNS limits the bot's alert scans and watch (PULLCHECK_SCAN_NAMESPACES).
+	scanNS []string
+	// awsErrors, when set, counts failed AWS calls (serve's metrics).
+	awsErrors func(service, operation string)
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *cli {
@@ -111,6 +115,7 @@ func isCobraUsageError(err error) bool {
 }
 
 func (c *cli) rootCommand(cfg config.Config) *cobra.Command {
+	c.scanNS = cfg.ScanNamespaces
 	root := &cobra.Command{
 		Use:           "pullcheck",
 		Short:         "Tell why a Kubernetes pod cannot pull its image, with evidence and fixes",
@@ -370,6 +375,9 @@ func (c *cli) collectorFor(ctx context.Context, client kubernetes.Interface, con
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMaxAttempts(5))
 		if err != nil {
 			return clusterFacts{}, "", fmt.Errorf("load the AWS configuration (disable with --aws=false): %w", err)
+		}
+		if c.awsErrors != nil {
+			cloud.CountErrors(&awsCfg, c.awsErrors)
 		}
 		gatherer = cloud.New(awsCfg, cloud.Options{Cluster: c.cluster, Now: c.now})
 		enriched.Enrichers = append(enriched.Enrichers, gatherer)

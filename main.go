@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The alert schedules take an IANA time zone; the runtime image has no zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

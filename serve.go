@@ -8,14 +8,18 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pullcheck/pullcheck/bot"
+	"github.com/pullcheck/pullcheck/bot/ops"
 	"github.com/pullcheck/pullcheck/config"
 	"github.com/pullcheck/pullcheck/diagnosis"
 	"github.com/pullcheck/pullcheck/handlers"
+	"github.com/pullcheck/pullcheck/handlers/alerts"
 	"github.com/pullcheck/pullcheck/handlers/rollout"
 )
 
@@ -62,10 +66,21 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	if verr := hcfg.Validate(); verr != nil {
 		err = errors.Join(err, verr)
 	}
+	if aerr := checkAlerts(settings.Rules.Alerts); aerr != nil {
+		err = errors.Join(err, aerr)
+	}
 	if err != nil {
 		return usageError{"the bot's configuration is invalid:\n" + err.Error()}
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil)).With("component", "pullcheck")
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := ops.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	c.awsErrors = metrics.AWSError
 
 	client, contextName, err := c.kubeClient()
 	if err != nil {
@@ -79,17 +94,35 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	if settings.Mode == "socket" {
 		opts = append(opts, slack.OptionAppLevelToken(settings.AppToken.Reveal()))
 	}
+	if u := settings.APIURL; u != "" {
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
 	api := slack.New(settings.BotToken.Reveal(), opts...)
-	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack")})
+	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack"), OnError: metrics.SlackError})
 	engine := engineAdapter{engine: diagnosis.NewEngine(), collector: collector}
-	pc := handlers.New(hcfg, handlers.Deps{Diagnoser: engine, Scanner: engine, Restarter: rollout.New(client, nil),
+	pc := handlers.New(hcfg, handlers.Deps{Diagnoser: engine, Scanner: engine, Restarter: countedRestarter{rollout.New(client, nil), metrics},
 		Poster: poster, GroupMembers: poster, Logger: log.With("component", "handlers")})
 	// A followed rollout runs for up to the rollout timeout inside one piece of work.
 	b := bot.New(bot.Options{Logger: log.With("component", "bot"), WorkTimeout: pc.InteractionTimeout()}, pc, pc)
 
-	log.Info("pullcheck bot starting", "mode", settings.Mode, "context", contextName, "cluster", c.cluster, "aws", c.aws, "probe", c.probe)
+	var alertService *alerts.Service
+	if settings.Rules.Alerts != nil {
+		alertService, err = c.newAlertService(ctx, settings, alertDeps{client: client, engine: engine, poster: poster,
+			api: api, handlers: pc, metrics: metrics, log: log})
+		if err != nil {
+			return err
+		}
+	}
+
+	health := ops.NewServer(settings.HealthListen, reg, ops.ServerOptions{Logger: log.With("component", "ops")})
+	// Everything that can fail at start-up has been checked by now (configuration, Kubernetes
+	// and AWS clients, the alert channels in Slack).
+	health.SetReady("started", true, "")
+	log.Info("pullcheck bot starting", "mode", settings.Mode, "context", contextName, "cluster", c.cluster, "aws", c.aws,
+		"probe", c.probe, "alerts", alertService != nil, "health", settings.HealthListen)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
+	g.Go(func() error { return health.Run(gctx) })
 	switch settings.Mode {
 	case "http":
 		h, err := bot.NewHTTPHandler(b, bot.HTTPOptions{SigningSecret: settings.SigningSecret.Reveal()})
@@ -100,11 +133,33 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	default:
 		g.Go(func() error { return bot.NewSocket(b, api).Run(gctx) })
 	}
+	if alertService != nil {
+		g.Go(func() error { return alertService.Run(gctx) })
+	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("the bot stopped: %w", err)
 	}
 	log.Info("pullcheck bot stopped")
 	return nil
+}
+
+// countedRestarter counts the restarts in the metrics.
+type countedRestarter struct {
+	handlers.Restarter
+	metrics *ops.Metrics
+}
+
+func (r countedRestarter) Restart(ctx context.Context, t handlers.RestartTarget) (handlers.RestartResult, error) {
+	res, err := r.Restarter.Restart(ctx, t)
+	switch {
+	case err != nil:
+		r.metrics.Restart("failed")
+	case res.Already:
+		r.metrics.Restart("already")
+	default:
+		r.metrics.Restart("restarted")
+	}
+	return res, err
 }
 
 // handlersConfig maps the settings onto handlers.Config.
