@@ -154,16 +154,27 @@ func renderChart(ch *chart.Chart, r release) ([]object, error) {
 	}
 	var out []object
 	for _, m := range manifests {
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(m.Content), &u.Object); err != nil {
-			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		o, err := parseObject(m.Name, m.Content)
+		if err != nil {
+			return nil, err
 		}
-		if len(u.Object) == 0 {
-			continue
+		if o != nil {
+			out = append(out, *o)
 		}
-		out = append(out, object{Source: m.Name, Text: m.Content, Unstructured: u})
 	}
 	return out, nil
+}
+
+// parseObject parses one YAML document; nil when it holds only comments.
+func parseObject(source, text string) (*object, error) {
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(text), &u.Object); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if len(u.Object) == 0 {
+		return nil, nil
+	}
+	return &object{Source: source, Text: text, Unstructured: u}, nil
 }
 
 // notes renders NOTES.txt.

@@ -12,9 +12,11 @@
 // A static check finds every client-go call in the module's code and fails when one is not
 // granted by the chart.
 //
-// `go test ./tests/deploy -run TestPlainManifests -update` regenerates deploy/kubernetes
-// (hack/manifests.sh does the same).
+// `go generate ./tests/deploy` (which runs `go test -run TestPlainManifests -update`)
+// regenerates deploy/kubernetes from the chart.
 //
 // The tests need the envtest binaries (hack/control-plane.sh); they fail, never skip, when
 // those are missing.
 package deploy
+
+//go:generate go test -count=1 -run TestPlainManifests -update .
