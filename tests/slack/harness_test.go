@@ -32,6 +32,7 @@ import (
 	"github.com/pullcheck/pullcheck/handlers"
 	"github.com/pullcheck/pullcheck/handlers/rollout"
 	"github.com/pullcheck/pullcheck/tests/kubetest"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
 
 // The Slack app's credentials. Neither may appear in a posted message or a log line.
@@ -144,7 +145,7 @@ type env struct {
 	ctx    context.Context // every wait ends with it
 	ns     string
 	pod    *corev1.Pod // the failing pod
-	slack  *fakeSlack
+	slack  *slackfake.Server
 	srv    *httptest.Server
 	logs   *logBuffer
 	engine engine
@@ -173,7 +174,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, ns: nextNamespace(), logs: &logBuffer{}, engine: newEngine()}
 
-	e.slack = newFakeSlack(t, botToken, map[string][]string{approvers: {groupMember, "U0DAVE"}})
+	e.slack = slackfake.New(t, slackfake.Options{Token: botToken, Groups: map[string][]string{approvers: {groupMember, "U0DAVE"}}})
 	// Runs last, once the bot has stopped: nothing it posted or logged holds a credential.
 	t.Cleanup(e.checkNoSecrets)
 
@@ -191,7 +192,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("handlers config: %v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	api := slackapi.New(botToken, slackapi.OptionAPIURL(e.slack.apiURL()))
+	api := slackapi.New(botToken, slackapi.OptionAPIURL(e.slack.URL()))
 	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack")})
 	pc := handlers.New(cfg, handlers.Deps{
 		Diagnoser:    e.engine,
@@ -358,7 +359,7 @@ func (e *env) commandBody(text, channel, channelName, user string) string {
 		"text":                  {text},
 		"api_app_id":            {"A0PULLCHECK"},
 		"is_enterprise_install": {"false"},
-		"response_url":          {e.slack.responseURL("commands")},
+		"response_url":          {e.slack.ResponseURL("commands")},
 		"trigger_id":            {"13345224609.738474920.8088930838d88f008e0"},
 	}.Encode()
 }
@@ -370,7 +371,9 @@ type ack struct {
 	Blocks       json.RawMessage `json:"blocks"`
 }
 
-func (a ack) allText() string { return call{Text: a.Text, Blocks: string(a.Blocks)}.allText() }
+func (a ack) allText() string {
+	return slackfake.Call{Text: a.Text, Blocks: string(a.Blocks)}.AllText()
+}
 
 // command sends a signed /pullcheck text from user in channel; it wants 200 and returns the
 // acknowledgement and how long it took.
@@ -401,10 +404,10 @@ func (e *env) podName() string { return e.pod.Name }
 
 // report asks about the failing pod and waits for the report in the channel. It returns the
 // report and its restart button's value.
-func (e *env) report() (call, string) {
+func (e *env) report() (slackfake.Call, string) {
 	e.t.Helper()
 	e.ask(e.ns + "/" + e.podName())
-	msg := e.slack.waitForCall(e.ctx, e.t, "the report", func(c call) bool {
+	msg := e.slack.WaitForCall(e.ctx, e.t, "the report", func(c slackfake.Call) bool {
 		return c.Method == "chat.postMessage" && c.ThreadTS == "" && strings.Contains(c.Text, e.ns+"/"+e.podName())
 	})
 	btn := restartButton(e.t, msg)
@@ -416,7 +419,7 @@ func (e *env) report() (call, string) {
 
 // clickBody is a block_actions payload for a click on the restart button of msg, as Slack
 // documents it: the JSON goes in the form field "payload".
-func (e *env) clickBody(msg call, user, value string) string {
+func (e *env) clickBody(msg slackfake.Call, user, value string) string {
 	payload := map[string]any{
 		"type":                  "block_actions",
 		"user":                  map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": teamID},
@@ -433,7 +436,7 @@ func (e *env) clickBody(msg call, user, value string) string {
 			"text": msg.Text, "ts": msg.TS, "blocks": json.RawMessage(msg.Blocks),
 		},
 		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": e.slack.responseURL("actions"),
+		"response_url": e.slack.ResponseURL("actions"),
 		"actions": []any{map[string]any{
 			"action_id": restartActionID, "block_id": "pullcheck_restart", "type": "button", "value": value, "style": "primary",
 			"text":      map[string]any{"type": "plain_text", "text": "Restart Deployment/" + workload, "emoji": true},
@@ -449,7 +452,7 @@ func (e *env) clickBody(msg call, user, value string) string {
 
 // click sends a signed click on msg's restart button; it wants 200 with an empty body
 // (Slack shows nothing from a block_actions acknowledgement).
-func (e *env) click(msg call, user, value string) {
+func (e *env) click(msg slackfake.Call, user, value string) {
 	e.t.Helper()
 	if status, body := e.send(signed(bot.InteractionsPath, e.clickBody(msg, user, value))); status != http.StatusOK || body != "" {
 		e.t.Errorf("click by %s: status %d body %q, want 200 and no body", user, status, body)
@@ -457,17 +460,17 @@ func (e *env) click(msg call, user, value string) {
 }
 
 // ephemeral waits for the first ephemeral answer to user that contains want.
-func (e *env) ephemeral(user, want string) call {
+func (e *env) ephemeral(user, want string) slackfake.Call {
 	e.t.Helper()
-	return e.slack.waitForCall(e.ctx, e.t, "an ephemeral answer to "+user+" saying "+want, func(c call) bool {
-		return c.Method == "chat.postEphemeral" && c.User == user && strings.Contains(c.allText(), want)
+	return e.slack.WaitForCall(e.ctx, e.t, "an ephemeral answer to "+user+" saying "+want, func(c slackfake.Call) bool {
+		return c.Method == "chat.postEphemeral" && c.User == user && strings.Contains(c.AllText(), want)
 	})
 }
 
 // restartButton returns the restart button in a message's blocks, or nil.
-func restartButton(t *testing.T, c call) *slackapi.ButtonBlockElement {
+func restartButton(t *testing.T, c slackfake.Call) *slackapi.ButtonBlockElement {
 	t.Helper()
-	for _, b := range c.blocks(t) {
+	for _, b := range c.DecodeBlocks(t) {
 		a, ok := b.(*slackapi.ActionBlock)
 		if !ok || a.Elements == nil {
 			continue
@@ -493,8 +496,8 @@ func (e *env) checkNoSecrets() {
 	answers := strings.Join(e.answers, "\n")
 	e.mu.Unlock()
 	var posted strings.Builder
-	for _, c := range e.slack.all() {
-		posted.WriteString(c.allText() + "\n" + c.Blocks + "\n")
+	for _, c := range e.slack.Calls() {
+		posted.WriteString(c.AllText() + "\n" + c.Blocks + "\n")
 	}
 	for name, secret := range map[string]string{"bot token": botToken, "signing secret": signingSecret} {
 		for where, s := range map[string]string{"the logs": logs, "the messages posted to Slack": posted.String(), "the answers to Slack": answers} {

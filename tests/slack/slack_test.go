@@ -22,6 +22,7 @@ import (
 	"github.com/pullcheck/pullcheck/diagnosis"
 	"github.com/pullcheck/pullcheck/handlers/rollout"
 	"github.com/pullcheck/pullcheck/tests/kubetest"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
 
 // TestDiagnoseCommand: a signed /pullcheck <namespace>/<pod> from an allowed channel is
@@ -63,7 +64,7 @@ func TestDiagnoseCommand(t *testing.T) {
 		t.Errorf("acknowledged after %s, want well within Slack's 3 seconds", took)
 	}
 
-	msg := e.slack.waitForCall(e.ctx, t, "the report", func(c call) bool {
+	msg := e.slack.WaitForCall(e.ctx, t, "the report", func(c slackfake.Call) bool {
 		return c.Method == "chat.postMessage" && c.ThreadTS == ""
 	})
 	if msg.Channel != channelID {
@@ -72,19 +73,19 @@ func TestDiagnoseCommand(t *testing.T) {
 	checkReport(t, msg, e.ns, e.podName())
 
 	// The requests that were not Slack's reached nothing: no answer, no report, no ephemeral.
-	for _, c := range e.slack.all() {
+	for _, c := range e.slack.Calls() {
 		for _, pod := range []string{"forged-pod", "stale-pod", "altered-pod", "other-pod", "unsigned-pod"} {
-			if strings.Contains(c.allText(), pod) {
-				t.Errorf("a rejected request was acted on: %s %q", c.Method, c.allText())
+			if strings.Contains(c.AllText(), pod) {
+				t.Errorf("a rejected request was acted on: %s %q", c.Method, c.AllText())
 			}
 		}
 	}
-	if got := e.slack.all("chat.postEphemeral", "response_url"); len(got) != 0 {
-		t.Errorf("ephemeral answers: %s", describe(got))
+	if got := e.slack.Calls("chat.postEphemeral", "response_url"); len(got) != 0 {
+		t.Errorf("ephemeral answers: %s", slackfake.Describe(got))
 	}
-	for _, c := range e.slack.all("chat.postMessage") {
+	for _, c := range e.slack.Calls("chat.postMessage") {
 		if c.TS != msg.TS && c.ThreadTS != msg.TS {
-			t.Errorf("a message other than the report and its thread was posted: %s", describe([]call{c}))
+			t.Errorf("a message other than the report and its thread was posted: %s", slackfake.Describe([]slackfake.Call{c}))
 		}
 	}
 	e.stop() // the work logs its result after posting
@@ -95,7 +96,7 @@ func TestDiagnoseCommand(t *testing.T) {
 
 // checkReport checks the report message of a failing pod in its namespace: the header, a
 // fix command in a code block, and the restart button with its confirm dialog.
-func checkReport(t *testing.T, msg call, ns, pod string) {
+func checkReport(t *testing.T, msg slackfake.Call, ns, pod string) {
 	t.Helper()
 	type summary struct {
 		Header       string
@@ -110,7 +111,7 @@ func checkReport(t *testing.T, msg call, ns, pod string) {
 	// ECR's answer tells a missing tag from a missing repository: the first fix asks it.
 	fixCommand := "aws ecr describe-images --region us-west-2 --registry-id 111122223333 --repository-name payments/api --image-ids imageTag=1.8.3"
 	var fixes []string
-	for _, b := range msg.blocks(t) {
+	for _, b := range msg.DecodeBlocks(t) {
 		switch b := b.(type) {
 		case *slackapi.HeaderBlock:
 			got.Header = b.Text.Text
@@ -172,11 +173,11 @@ func TestOtherCommands(t *testing.T) {
 		if !strings.Contains(a.Text, "Scanning namespace `"+e.ns+"`") {
 			t.Errorf("acknowledgement %q, want \"Scanning namespace `%s`\"", a.Text, e.ns)
 		}
-		scan := e.slack.waitForCall(e.ctx, t, "the scan summary", func(c call) bool {
+		scan := e.slack.WaitForCall(e.ctx, t, "the scan summary", func(c slackfake.Call) bool {
 			return c.Method == "chat.postMessage" && strings.HasPrefix(c.Text, "Scan of "+e.ns)
 		})
 		var header string
-		for _, b := range scan.blocks(t) {
+		for _, b := range scan.DecodeBlocks(t) {
 			if h, ok := b.(*slackapi.HeaderBlock); ok {
 				header = h.Text.Text
 			}
@@ -184,7 +185,7 @@ func TestOtherCommands(t *testing.T) {
 		if want := "Scan of " + e.ns + ": 1 failing pod"; header != want {
 			t.Errorf("scan header %q, want %q", header, want)
 		}
-		text := scan.allText()
+		text := scan.AllText()
 		for _, s := range []string{"• `tag-not-found`: 1 container in 1 pod", "• `" + e.podName() + "` · `api` · `tag-not-found` (possible)"} {
 			if !strings.Contains(text, s) {
 				t.Errorf("scan summary lacks %q:\n%s", s, text)
@@ -196,7 +197,7 @@ func TestOtherCommands(t *testing.T) {
 	})
 
 	t.Run("help", func(t *testing.T) {
-		before := len(e.slack.all())
+		before := len(e.slack.Calls())
 		a := e.ask("help")
 		// mrkdwn escapes < and > (Slack's rule for text that is not a link or a mention).
 		for _, s := range []string{"`/pullcheck &lt;namespace&gt;/&lt;pod&gt;` diagnose one pod", "`/pullcheck &lt;pod&gt; -n &lt;namespace&gt;` the same",
@@ -208,19 +209,19 @@ func TestOtherCommands(t *testing.T) {
 		if a.ResponseType != "ephemeral" {
 			t.Errorf("help response_type %q, want ephemeral", a.ResponseType)
 		}
-		if after := e.slack.all(); len(after) != before {
-			t.Errorf("help called Slack: %s", describe(after[before:]))
+		if after := e.slack.Calls(); len(after) != before {
+			t.Errorf("help called Slack: %s", slackfake.Describe(after[before:]))
 		}
 	})
 
 	t.Run("malformed", func(t *testing.T) {
-		before := len(e.slack.all())
+		before := len(e.slack.Calls())
 		a := e.ask("bad/name/x")
 		if want := ":warning: `bad/name/x` has more than one `/`: write `&lt;namespace&gt;/&lt;pod&gt;`."; !strings.Contains(a.allText(), want) || !strings.Contains(a.allText(), "*Usage*") {
 			t.Errorf("usage acknowledgement:\n%s\nwant %q and the usage", a.allText(), want)
 		}
-		if after := e.slack.all(); len(after) != before {
-			t.Errorf("malformed text called Slack: %s", describe(after[before:]))
+		if after := e.slack.Calls(); len(after) != before {
+			t.Errorf("malformed text called Slack: %s", slackfake.Describe(after[before:]))
 		}
 	})
 
@@ -230,7 +231,7 @@ func TestOtherCommands(t *testing.T) {
 			t.Errorf("acknowledgement %q", a.Text)
 		}
 		got := e.ephemeral(asker, "There is no pod `payments-api-5c8d7-gone1` in namespace `"+e.ns+"` in cluster `"+clusterName+"`")
-		text := got.allText()
+		text := got.AllText()
 		if !strings.Contains(text, "kubectl -n "+e.ns+" get pods") || !strings.Contains(text, "/pullcheck "+e.ns) {
 			t.Errorf("the answer does not say how to find the pod: %q", text)
 		}
@@ -245,13 +246,13 @@ func TestOtherCommands(t *testing.T) {
 	})
 
 	t.Run("channel not allowed", func(t *testing.T) {
-		before := len(e.slack.all())
+		before := len(e.slack.Calls())
 		a, _ := e.command(e.ns+"/"+e.podName(), otherChannel, "random", asker)
 		if want := ":no_entry: This channel may not ask about namespace `" + e.ns + "`."; !strings.Contains(a.Text, want) {
 			t.Errorf("acknowledgement %q, want %q", a.Text, want)
 		}
-		if after := e.slack.all(); len(after) != before {
-			t.Errorf("a refused command called Slack: %s", describe(after[before:]))
+		if after := e.slack.Calls(); len(after) != before {
+			t.Errorf("a refused command called Slack: %s", slackfake.Describe(after[before:]))
 		}
 	})
 }
@@ -267,12 +268,12 @@ func TestRestartRefused(t *testing.T) {
 	t.Run("unauthorised user", func(t *testing.T) {
 		e.click(msg, outsider, token)
 		got := e.ephemeral(outsider, "Only approvers for namespace `"+e.ns+"` can restart Deployment/"+workload)
-		if text := got.allText(); !strings.Contains(text, "<@"+approver+"> or <!subteam^"+approvers+">") || !strings.Contains(text, "Nothing was restarted.") {
+		if text := got.AllText(); !strings.Contains(text, "<@"+approver+"> or <!subteam^"+approvers+">") || !strings.Contains(text, "Nothing was restarted.") {
 			t.Errorf("refusal %q does not name the approvers and say nothing happened", text)
 		}
 		// The user is not a configured approver: the group's members were read from Slack.
-		if lists := e.slack.all("usergroups.users.list"); len(lists) != 1 || lists[0].Group != approvers {
-			t.Errorf("usergroups.users.list calls: %s", describe(lists))
+		if lists := e.slack.Calls("usergroups.users.list"); len(lists) != 1 || lists[0].Group != approvers {
+			t.Errorf("usergroups.users.list calls: %s", slackfake.Describe(lists))
 		}
 		e.assertNotRestarted(before)
 	})
@@ -291,10 +292,10 @@ func TestRestartRefused(t *testing.T) {
 
 	t.Run("token from elsewhere", func(t *testing.T) {
 		e.click(msg, approver, "opaque-signed-token")
-		e.slack.waitFor(e.ctx, t, "two refusals of invalid tokens", func(calls []call) bool {
+		e.slack.WaitFor(e.ctx, t, "two refusals of invalid tokens", func(calls []slackfake.Call) bool {
 			n := 0
-			for _, c := range filter(calls, "chat.postEphemeral") {
-				if c.User == approver && strings.Contains(c.allText(), "not valid here") {
+			for _, c := range slackfake.Filter(calls, "chat.postEphemeral") {
+				if c.User == approver && strings.Contains(c.AllText(), "not valid here") {
 					n++
 				}
 			}
@@ -303,12 +304,12 @@ func TestRestartRefused(t *testing.T) {
 		e.assertNotRestarted(before)
 	})
 
-	if got := e.slack.all("chat.update"); len(got) != 0 {
-		t.Errorf("a refused click updated a message: %s", describe(got))
+	if got := e.slack.Calls("chat.update"); len(got) != 0 {
+		t.Errorf("a refused click updated a message: %s", slackfake.Describe(got))
 	}
-	for _, c := range e.slack.all("chat.postMessage") {
-		if c.ThreadTS == msg.TS && strings.Contains(c.allText(), "Restarting") {
-			t.Errorf("a refused click started a rollout thread: %q", c.allText())
+	for _, c := range e.slack.Calls("chat.postMessage") {
+		if c.ThreadTS == msg.TS && strings.Contains(c.AllText(), "Restarting") {
+			t.Errorf("a refused click started a rollout thread: %q", c.AllText())
 		}
 	}
 	if done := e.logs.records(t, "restart done"); len(done) != 0 {
@@ -344,7 +345,7 @@ func TestRestartRefusedWhileCauseHolds(t *testing.T) {
 		}
 		e.click(msg, approver, token)
 		got := e.ephemeral(approver, "Not restarting Deployment/"+workload+": the cause still holds.")
-		text := got.allText()
+		text := got.AllText()
 		for _, s := range []string{"`access-denied` (confirmed just now)", "A new pod would fail the same way. Apply the fix first, then approve again.", "Nothing was restarted."} {
 			if !strings.Contains(text, s) {
 				t.Errorf("refusal lacks %q: %q", s, text)
@@ -364,14 +365,14 @@ func TestRestartRefusedWhileCauseHolds(t *testing.T) {
 		}
 		e.click(msg, approver, token)
 		got := e.ephemeral(approver, "Not restarting Deployment/"+workload+": a restart does not help `api` (`unknown`)")
-		if !strings.Contains(got.allText(), "Nothing was restarted.") {
-			t.Errorf("refusal %q", got.allText())
+		if !strings.Contains(got.AllText(), "Nothing was restarted.") {
+			t.Errorf("refusal %q", got.AllText())
 		}
 		e.assertNotRestarted(before)
 	})
 
-	if got := e.slack.all("chat.update"); len(got) != 0 {
-		t.Errorf("a refused click updated a message: %s", describe(got))
+	if got := e.slack.Calls("chat.update"); len(got) != 0 {
+		t.Errorf("a refused click updated a message: %s", slackfake.Describe(got))
 	}
 	refused := e.logs.records(t, "restart refused")
 	if len(refused) != 2 || refused[0]["result"] != "cause_holds" || refused[0]["cause"] != "access-denied" ||
@@ -416,21 +417,21 @@ func TestApproveToRestart(t *testing.T) {
 	wg.Wait()
 
 	// One click restarts; the others are told it is in progress or done.
-	start := e.slack.waitForCall(e.ctx, t, "the rollout thread", func(c call) bool {
-		return c.Method == "chat.postMessage" && c.ThreadTS == msg.TS && strings.Contains(c.allText(), "Restarting Deployment/"+workload)
+	start := e.slack.WaitForCall(e.ctx, t, "the rollout thread", func(c slackfake.Call) bool {
+		return c.Method == "chat.postMessage" && c.ThreadTS == msg.TS && strings.Contains(c.AllText(), "Restarting Deployment/"+workload)
 	})
-	e.slack.waitFor(e.ctx, t, fmt.Sprintf("%d refusals of the other clicks", clicks-1), func(calls []call) bool {
+	e.slack.WaitFor(e.ctx, t, fmt.Sprintf("%d refusals of the other clicks", clicks-1), func(calls []slackfake.Call) bool {
 		n := 0
-		for _, c := range filter(calls, "chat.postEphemeral") {
-			if c.User == approver && strings.Contains(c.allText(), "Nothing was restarted.") &&
-				(strings.Contains(c.allText(), "it is in progress") || strings.Contains(c.allText(), "was restarted.")) {
+		for _, c := range slackfake.Filter(calls, "chat.postEphemeral") {
+			if c.User == approver && strings.Contains(c.AllText(), "Nothing was restarted.") &&
+				(strings.Contains(c.AllText(), "it is in progress") || strings.Contains(c.AllText(), "was restarted.")) {
 				n++
 			}
 		}
 		return n == clicks-1
 	})
-	if want := "Restarting Deployment/" + workload + " in namespace `" + e.ns + "`, approved by <@" + approver + ">."; !strings.Contains(start.allText(), want) {
-		t.Errorf("first thread reply %q, want %q", start.allText(), want)
+	if want := "Restarting Deployment/" + workload + " in namespace `" + e.ns + "`, approved by <@" + approver + ">."; !strings.Contains(start.AllText(), want) {
+		t.Errorf("first thread reply %q, want %q", start.AllText(), want)
 	}
 
 	// The restart is what kubectl rollout restart does, once.
@@ -466,8 +467,8 @@ func TestApproveToRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The outcome is the next reply in the thread.
-	var done call
-	e.slack.waitFor(e.ctx, t, "the rollout's outcome", func(calls []call) bool {
+	var done slackfake.Call
+	e.slack.WaitFor(e.ctx, t, "the rollout's outcome", func(calls []slackfake.Call) bool {
 		after := false
 		for _, c := range calls {
 			switch {
@@ -480,26 +481,26 @@ func TestApproveToRestart(t *testing.T) {
 		}
 		return false
 	})
-	if want := ":white_check_mark: Deployment/" + workload + " in namespace `" + e.ns + "` rolled out: 1 of 1 pod updated, 1 ready"; !strings.Contains(done.allText(), want) {
-		t.Errorf("rollout reply %q, want %q", done.allText(), want)
+	if want := ":white_check_mark: Deployment/" + workload + " in namespace `" + e.ns + "` rolled out: 1 of 1 pod updated, 1 ready"; !strings.Contains(done.AllText(), want) {
+		t.Errorf("rollout reply %q, want %q", done.AllText(), want)
 	}
 
 	// The report was updated once: the button replaced by who approved.
-	var updates []call
-	for _, c := range e.slack.all("chat.update") {
+	var updates []slackfake.Call
+	for _, c := range e.slack.Calls("chat.update") {
 		if c.TS == msg.TS {
 			updates = append(updates, c)
 		}
 	}
 	if len(updates) != 1 {
-		t.Fatalf("the report was updated %d times, want once: %s", len(updates), describe(updates))
+		t.Fatalf("the report was updated %d times, want once: %s", len(updates), slackfake.Describe(updates))
 	}
 	u := updates[0]
 	if u.Channel != channelID || restartButton(t, u) != nil {
 		t.Errorf("updated report in %s, button %v: want %s and no button", u.Channel, restartButton(t, u) != nil, channelID)
 	}
 	var approved string
-	for _, b := range u.blocks(t) {
+	for _, b := range u.DecodeBlocks(t) {
 		if s, ok := b.(*slackapi.SectionBlock); ok && s.BlockID == "pullcheck_restart_approved" {
 			approved = s.Text.Text
 		}
@@ -507,8 +508,8 @@ func TestApproveToRestart(t *testing.T) {
 	if !strings.HasPrefix(approved, ":white_check_mark: Approved by <@"+approver+"> at <!date^") || !strings.HasSuffix(approved, "; restarting Deployment/"+workload+".") {
 		t.Errorf("approval line %q, want who approved and when", approved)
 	}
-	if !strings.Contains(u.allText(), e.ns+"/"+e.podName()+": tag-not-found") {
-		t.Errorf("the updated report lost its diagnosis: %q", u.allText())
+	if !strings.Contains(u.AllText(), e.ns+"/"+e.podName()+": tag-not-found") {
+		t.Errorf("the updated report lost its diagnosis: %q", u.AllText())
 	}
 
 	// Audit: one restart with who, what and when; every other click refused. The work logs
