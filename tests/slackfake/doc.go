@@ -17,8 +17,9 @@
 //     exclude_archived, limit and cursor; pages of at most [Options.PageSize], so pagination
 //     is exercised with a few channels), conversations.info, and chat.* refusing to post where
 //     the bot cannot (not_in_channel, channel_not_found, is_archived). As on Slack, private
-//     channels the bot is not a member of are invisible to it. With no channels configured,
-//     chat.* accepts any channel.
+//     channels the bot is not a member of are invisible to it. chat.* take channel IDs, not
+//     names; user and DM IDs (U…, W…, D…) are not modelled and always accepted. With no
+//     channels configured, chat.* accept any channel.
 //   - usergroups.users.list ([Options.Groups]) and auth.test.
 //   - Response URLs ([Server.ResponseURL]): they take a message and need no token.
 //   - Faults: [Server.FailNext] answers {"ok":false,"error":…}, [Server.RateLimitNext] HTTP
