@@ -66,7 +66,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The namespaces whose secrets the bot may read: rbac.secretNamespaces and probe.secretNamespaces. */}}
+{{/* The namespaces whose secrets the bot reads: rbac.secretNamespaces when readSecrets is on,
+and probe.secretNamespaces when the probe is. */}}
 {{- define "pullcheck.secretNamespaces" -}}
-{{- concat .Values.rbac.secretNamespaces .Values.probe.secretNamespaces | uniq | sortAlpha | toJson }}
+{{- $ns := list }}
+{{- if .Values.readSecrets }}{{ $ns = concat $ns .Values.rbac.secretNamespaces }}{{ end }}
+{{- if .Values.probe.enabled }}{{ $ns = concat $ns .Values.probe.secretNamespaces }}{{ end }}
+{{- $ns | uniq | sortAlpha | toJson }}
 {{- end }}
