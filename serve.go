@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/klog/v2"
 
 	"github.com/pullcheck/pullcheck/bot"
 	"github.com/pullcheck/pullcheck/bot/ops"
@@ -69,10 +71,29 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	if aerr := checkAlerts(settings.Rules.Alerts); aerr != nil {
 		err = errors.Join(err, aerr)
 	}
+	opts := []slack.Option{}
+	if settings.Mode == "socket" {
+		opts = append(opts, slack.OptionAppLevelToken(settings.AppToken.Reveal()))
+	}
+	if u := settings.APIURL; u != "" {
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	api := slack.New(settings.BotToken.Reveal(), opts...)
+	// The alert channels are checked in Slack before anything else starts, so that their
+	// problems are reported with the rest of the configuration's; only a bot token can ask.
+	var alertChannels map[string]string
+	if a := settings.Rules.Alerts; a != nil && strings.HasPrefix(settings.BotToken.Reveal(), "xoxb-") {
+		var cerr error
+		if alertChannels, cerr = resolveAlertChannels(ctx, api, a); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
 	if err != nil {
 		return usageError{"the bot's configuration is invalid:\n" + err.Error()}
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil)).With("component", "pullcheck")
+	// client-go (leader election, informers) logs through klog: in the same JSON lines.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -90,14 +111,6 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	opts := []slack.Option{}
-	if settings.Mode == "socket" {
-		opts = append(opts, slack.OptionAppLevelToken(settings.AppToken.Reveal()))
-	}
-	if u := settings.APIURL; u != "" {
-		opts = append(opts, slack.OptionAPIURL(u))
-	}
-	api := slack.New(settings.BotToken.Reveal(), opts...)
 	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack"), OnError: metrics.SlackError})
 	engine := engineAdapter{engine: diagnosis.NewEngine(), collector: collector}
 	pc := handlers.New(hcfg, handlers.Deps{Diagnoser: engine, Scanner: engine, Restarter: countedRestarter{rollout.New(client, nil), metrics},
@@ -108,7 +121,7 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	var alertService *alerts.Service
 	if settings.Rules.Alerts != nil {
 		alertService, err = c.newAlertService(ctx, settings, alertDeps{client: client, engine: engine, poster: poster,
-			api: api, handlers: pc, metrics: metrics, log: log})
+			channels: alertChannels, handlers: pc, metrics: metrics, log: log})
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -63,22 +62,28 @@ type alertDeps struct {
 	client   kubernetes.Interface
 	engine   engineAdapter
 	poster   *bot.Poster
-	api      *slack.Client
+	channels map[string]string // the alert channels' IDs, by the names configured
 	handlers *handlers.PullCheck
 	metrics  *ops.Metrics
 	log      *slog.Logger
 }
 
-// newAlertService resolves the alert channels in Slack (every unknown one reported at once)
-// and builds the leader-elected alert service.
+// resolveAlertChannels resolves the alert channels in Slack, every unusable one reported at
+// once.
+func resolveAlertChannels(ctx context.Context, api bot.ChannelLister, a *config.Alerts) (map[string]string, error) {
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	ids, err := bot.ResolveChannels(rctx, api, a.Channels())
+	if err != nil {
+		return nil, fmt.Errorf("the alert channels are not usable:\n%w", err)
+	}
+	return ids, nil
+}
+
+// newAlertService builds the leader-elected alert service, with the channels resolved by
+// resolveAlertChannels.
 func (c *cli) newAlertService(ctx context.Context, s config.Slack, d alertDeps) (*alerts.Service, error) {
 	a := s.Rules.Alerts
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	ids, err := bot.ResolveChannels(rctx, d.api, a.Channels())
-	cancel()
-	if err != nil {
-		return nil, usageError{"the alert channels are not usable:\n" + err.Error()}
-	}
 	loc, err := a.Location()
 	if err != nil {
 		return nil, usageError{err.Error()}
@@ -91,7 +96,7 @@ func (c *cli) newAlertService(ctx context.Context, s config.Slack, d alertDeps) 
 	}
 	p, err := alerts.NewPipeline(alerts.PipelineConfig{
 		Cluster:    c.cluster,
-		Routes:     alertRoutes(a, ids),
+		Routes:     alertRoutes(a, d.channels),
 		Namespaces: c.scanNS,
 		Tracker: incident.Options{
 			FireDelay:      time.Duration(a.FireDelay),
