@@ -336,8 +336,12 @@ func runTheCode(ctx context.Context, t *testing.T, bot kubernetes.Interface, rec
 			runUntil(ctx, t, rec, fmt.Sprintf("follow %s %s/%s", kind, ns, name), func(ctx context.Context) error {
 				_, err := r.Follow(ctx, target, nil)
 				return err
-			}, func(c call) bool { return c.Verb == "watch" && c.Resource == resource && c.Namespace == ns && c.Name == name && c.Status == 200 },
-				func(c call) bool { return c.Verb == "watch" && c.Resource == "pods" && c.Namespace == ns && c.Status == 200 })
+			}, func(c call) bool {
+				return c.Verb == "watch" && c.Resource == resource && c.Namespace == ns && c.Name == name && c.Status == 200
+			},
+				func(c call) bool {
+					return c.Verb == "watch" && c.Resource == "pods" && c.Namespace == ns && c.Status == 200
+				})
 		}
 	}
 
