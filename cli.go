@@ -37,6 +37,12 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// configError is bad configuration (exit 2 like a usage error, without the command-line
+// usage, which would not help).
+type configError struct{ msg string }
+
+func (e configError) Error() string { return e.msg }
+
 // cli holds the process's streams and environment; commands read flags into it.
 type cli struct {
 	stdin          io.Reader
@@ -85,9 +91,13 @@ func (c *cli) Run(ctx context.Context, args []string) int {
 	}
 	var ue usageError
 	var fe failingError
+	var ce configError
 	switch {
 	case errors.As(err, &fe):
 		return exitFailing
+	case errors.As(err, &ce):
+		fmt.Fprintf(c.stderr, "pullcheck: %v\n", err)
+		return exitUsage
 	case errors.As(err, &ue) || isCobraUsageError(err):
 		fmt.Fprintf(c.stderr, "pullcheck: %v\n", err)
 		fmt.Fprintln(c.stderr, "usage: pullcheck diagnose <namespace>/<pod> | pullcheck diagnose -n <namespace> <pod> | pullcheck diagnose --file <path|-> | pullcheck scan (-n <namespace> | -A)")

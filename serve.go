@@ -89,11 +89,13 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	if err != nil {
-		return usageError{"the bot's configuration is invalid:\n" + err.Error()}
+		return configError{"the bot's configuration is invalid:\n" + err.Error()}
 	}
-	log := slog.New(slog.NewJSONHandler(c.stderr, nil)).With("component", "pullcheck")
+	// Each part names itself once with a "component" attribute: base has none.
+	base := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	log := base.With("component", "pullcheck")
 	// client-go (leader election, informers) logs through klog: in the same JSON lines.
-	klog.SetSlogLogger(log.With("component", "client-go"))
+	klog.SetSlogLogger(base.With("component", "client-go"))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -111,23 +113,23 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	poster := bot.NewPoster(api, bot.PosterOptions{Logger: log.With("component", "slack"), OnError: metrics.SlackError})
+	poster := bot.NewPoster(api, bot.PosterOptions{Logger: base, OnError: metrics.SlackError})
 	engine := engineAdapter{engine: diagnosis.NewEngine(), collector: collector}
 	pc := handlers.New(hcfg, handlers.Deps{Diagnoser: engine, Scanner: engine, Restarter: countedRestarter{rollout.New(client, nil), metrics},
-		Poster: poster, GroupMembers: poster, Logger: log.With("component", "handlers")})
+		Poster: poster, GroupMembers: poster, Logger: base})
 	// A followed rollout runs for up to the rollout timeout inside one piece of work.
-	b := bot.New(bot.Options{Logger: log.With("component", "bot"), WorkTimeout: pc.InteractionTimeout()}, pc, pc)
+	b := bot.New(bot.Options{Logger: base, WorkTimeout: pc.InteractionTimeout()}, pc, pc)
 
 	var alertService *alerts.Service
 	if settings.Rules.Alerts != nil {
 		alertService, err = c.newAlertService(ctx, settings, alertDeps{client: client, engine: engine, poster: poster,
-			channels: alertChannels, handlers: pc, metrics: metrics, log: log})
+			channels: alertChannels, handlers: pc, metrics: metrics, log: base.With("component", "alerts")})
 		if err != nil {
 			return err
 		}
 	}
 
-	health := ops.NewServer(settings.HealthListen, reg, ops.ServerOptions{Logger: log.With("component", "ops")})
+	health := ops.NewServer(settings.HealthListen, reg, ops.ServerOptions{Logger: base})
 	// Everything that can fail at start-up has been checked by now (configuration, Kubernetes
 	// and AWS clients, the alert channels in Slack).
 	health.SetReady("started", true, "")

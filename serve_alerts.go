@@ -86,7 +86,7 @@ func (c *cli) newAlertService(ctx context.Context, s config.Slack, d alertDeps) 
 	a := s.Rules.Alerts
 	loc, err := a.Location()
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, configError{err.Error()}
 	}
 	identity := s.Identity
 	if identity == "" {
@@ -113,10 +113,10 @@ func (c *cli) newAlertService(ctx context.Context, s config.Slack, d alertDeps) 
 		Offerer:   d.handlers,
 		Labels:    namespaceLabels(d.client),
 		Metrics:   d.metrics,
-		Logger:    d.log.With("component", "alerts"),
+		Logger:    d.log,
 	})
 	if err != nil {
-		return nil, usageError{"the alert configuration is invalid:\n" + err.Error()}
+		return nil, configError{"the alert configuration is invalid:\n" + err.Error()}
 	}
 	return alerts.NewService(alerts.ServiceConfig{
 		Schedules:  a.Schedules,
@@ -126,7 +126,7 @@ func (c *cli) newAlertService(ctx context.Context, s config.Slack, d alertDeps) 
 		Namespace:  s.Namespace,
 		Identity:   identity,
 		Election:   store.ElectorConfig{LeaseName: a.LeaseName},
-	}, d.client, p, d.metrics.SetLeader, d.log.With("component", "alerts"))
+	}, d.client, p, d.metrics.SetLeader, d.log)
 }
 
 // namespaceLabels reads a namespace's labels for the selector routes.

@@ -141,6 +141,10 @@ type Pipeline struct {
 	rearm chan struct{}
 }
 
+// freshFor is how recent an incident's last observation must be for a due fire or reminder
+// to go out without diagnosing a pod again.
+const freshFor = 30 * time.Second
+
 // stateVersion is the format of the stored state.
 const stateVersion = 1
 
@@ -206,7 +210,12 @@ func NewPipeline(cfg PipelineConfig, deps PipelineDeps) (*Pipeline, error) {
 // post, then serves watch events, due fires and reminders, and the scans that resolutions
 // wait for, until ctx ends. Scheduled scans come through Scan meanwhile. Run returns nil when
 // ctx ends.
-func (p *Pipeline) Run(ctx context.Context) error {
+func (p *Pipeline) Run(ctx context.Context) error { return p.RunTerm(ctx, nil) }
+
+// RunTerm is Run that calls started, if set, once the state is loaded and the start scan (with
+// ScanOnStart) is done: the pod watch starts then, so that its first listing does not run
+// alongside the scan (twice the memory) and finds the failing pods already known.
+func (p *Pipeline) RunTerm(ctx context.Context, started func()) error {
 	if !p.start(ctx) {
 		return nil
 	}
@@ -219,6 +228,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.scanAndLog(ctx, "start")
 	} else {
 		p.observe(ctx, "due", nil, false)
+	}
+	if started != nil {
+		started()
 	}
 
 	timer := p.clock.NewTimer(time.Hour)
@@ -245,6 +257,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 		}
 		timer.Reset(d)
+		// A fake clock stepped between reading it for d and Reset left the timer a step behind;
+		// look again, so that the step is not lost.
+		if ok && !next.After(p.clock.Now()) {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -425,21 +442,34 @@ func (p *Pipeline) drainQueue(ctx context.Context) {
 	if len(queued) == 0 || !p.isLeading() {
 		return
 	}
+	// A pod already counted in an incident tells nothing new by failing (the watch's first
+	// listing repeats every failing pod the start scan found): only new ones are diagnosed.
+	known := map[diagnosis.PodRef]bool{}
+	for _, inc := range p.tracker.Snapshot() {
+		for _, pod := range inc.Pods {
+			known[diagnosis.PodRef{Namespace: inc.Key.Namespace, Name: pod}] = true
+		}
+	}
 	var failing []diagnosis.PodRef
 	var reports []diagnosis.Report
 	for _, ref := range slices.SortedFunc(maps.Keys(queued), comparePods) {
-		if queued[ref] {
-			failing = append(failing, ref)
-		} else {
+		switch {
+		case !queued[ref]:
 			reports = append(reports, healthy(ref))
+		case !known[ref]:
+			failing = append(failing, ref)
 		}
+	}
+	if len(failing)+len(reports) == 0 {
+		return
 	}
 	reports = append(reports, p.diagnoseAll(ctx, failing)...)
 	p.observe(ctx, "watch", reports, false)
 }
 
-// due re-diagnoses the pods of incidents whose fire or reminder is due, so that an alert
-// carries fresh evidence and a pod that recovered unseen does not alert, then observes.
+// due re-diagnoses a pod of each incident whose fire or reminder is due and was not seen
+// lately, so that an alert carries fresh evidence and a pod that recovered unseen does not
+// alert, then observes.
 func (p *Pipeline) due(ctx context.Context) {
 	if !p.isLeading() {
 		return
@@ -455,13 +485,11 @@ func (p *Pipeline) due(ctx context.Context) {
 		if !inc.Fired {
 			dueAt = inc.FirstSeen.Add(opts.FireDelay)
 		}
-		if dueAt.After(now) {
+		if dueAt.After(now) || now.Sub(inc.LastSeen) < freshFor {
 			continue
 		}
-		// A few pods are enough evidence; the rest keep their membership.
-		for _, pod := range inc.Pods[:min(len(inc.Pods), 3)] {
-			refs = append(refs, diagnosis.PodRef{Namespace: inc.Key.Namespace, Name: pod})
-		}
+		// One pod is enough evidence; the others keep their membership.
+		refs = append(refs, diagnosis.PodRef{Namespace: inc.Key.Namespace, Name: inc.Pods[0]})
 	}
 	slices.SortFunc(refs, comparePods)
 	refs = slices.Compact(refs)

@@ -87,7 +87,9 @@ func (s *Service) lead(ctx context.Context) {
 	s.leader(true)
 	defer s.leader(false)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.pipeline.Run(gctx) })
+	// The watch starts once the term's state is loaded and its first scan done.
+	started := make(chan struct{})
+	g.Go(func() error { return s.pipeline.RunTerm(gctx, func() { close(started) }) })
 	sched, err := detect.NewScheduler(s.cfg.Schedules, s.cfg.TimeZone, func(jctx context.Context) {
 		if err := s.pipeline.Scan(jctx); err != nil && !errors.Is(err, ErrNotLeading) {
 			s.log.WarnContext(jctx, "alerts: scheduled scan failed", "err", err)
@@ -104,7 +106,14 @@ func (s *Service) lead(ctx context.Context) {
 		if err != nil {
 			s.log.ErrorContext(ctx, "alerts: pod watch not started", "err", err)
 		} else {
-			g.Go(func() error { return w.Run(gctx) })
+			g.Go(func() error {
+				select {
+				case <-started:
+				case <-gctx.Done():
+					return nil
+				}
+				return w.Run(gctx)
+			})
 		}
 	}
 	if err := g.Wait(); err != nil {
