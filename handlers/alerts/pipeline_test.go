@@ -38,6 +38,7 @@ type cluster struct {
 	pods    map[diagnosis.PodRef]diagnosis.Report
 	scanErr error
 	scans   int
+	diags   int
 }
 
 func newCluster() *cluster { return &cluster{pods: map[diagnosis.PodRef]diagnosis.Report{}} }
@@ -83,6 +84,7 @@ func (c *cluster) Scan(_ context.Context, namespace string) ([]diagnosis.Report,
 func (c *cluster) Diagnose(_ context.Context, ref diagnosis.PodRef) (diagnosis.Report, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.diags++
 	if r, ok := c.pods[ref]; ok {
 		return r, nil
 	}
@@ -553,4 +555,48 @@ func blocksText(t *testing.T, blocks string) string {
 	}
 	walk(v)
 	return b.String()
+}
+
+// TestWatchDiagnosesOnlyNewPods: the watch's first listing repeats the failing pods the start
+// scan found; only a pod no incident counts is diagnosed.
+func TestWatchDiagnosesOnlyNewPods(t *testing.T) {
+	f := newFixture(t)
+	observed := make(chan string, 16)
+	p := f.pipeline(func(source string, _ []incident.Action) { observed <- source })
+	f.cluster.fail("payments", "api-1", "api", notFound)
+	f.cluster.fail("payments", "api-2", "api", notFound)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimout)
+	defer cancel()
+	p.cfg.ScanOnStart = true
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- p.RunTerm(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the term did not start")
+	}
+	if got := <-observed; got != "scan" {
+		t.Fatalf("first observation %q, want the start scan", got)
+	}
+	f.cluster.fail("payments", "api-3", "api", notFound)
+	for _, pod := range []string{"api-1", "api-2", "api-3"} {
+		p.PodFailing(ctx, diagnosis.PodRef{Namespace: "payments", Name: pod})
+	}
+	if got := <-observed; got != "watch" {
+		t.Fatalf("observation %q, want watch", got)
+	}
+	f.cluster.mu.Lock()
+	diags := f.cluster.diags
+	f.cluster.mu.Unlock()
+	if diags != 1 {
+		t.Errorf("%d diagnoses, want 1 (only api-3 is new)", diags)
+	}
+	if inc := p.tracker.Snapshot(); len(inc) != 1 || len(inc[0].Pods) != 3 {
+		t.Errorf("incidents = %+v, want one counting 3 pods", inc)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunTerm() = %v", err)
+	}
 }
