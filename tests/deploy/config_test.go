@@ -128,7 +128,8 @@ func TestConfigurationReference(t *testing.T) {
 		}
 	}
 	for name := range set {
-		if _, read := vars[name]; !read && name != "AWS_REGION" {
+		// GOMEMLIMIT is read by the Go runtime.
+		if _, read := vars[name]; !read && name != "AWS_REGION" && name != "GOMEMLIMIT" {
 			t.Errorf("the chart sets %s, which the code does not read", name)
 		}
 	}
@@ -232,6 +233,11 @@ func TestBotAcceptsTheChartsConfiguration(t *testing.T) {
 					env[e.Name] = v.namespace
 				case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
 					env[e.Name] = d.Name + "-7d9f8c6b5-x2x4z"
+				case e.ValueFrom.ResourceFieldRef != nil && e.Name == "GOMEMLIMIT" && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
+					// The Go runtime's soft limit: the container's memory limit in bytes.
+					if c.Resources.Limits.Memory().IsZero() {
+						t.Errorf("GOMEMLIMIT comes from limits.memory, which is not set")
+					}
 				case e.ValueFrom.SecretKeyRef != nil:
 					if val, ok := secret[e.ValueFrom.SecretKeyRef.Key]; ok {
 						env[e.Name] = val
