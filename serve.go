@@ -146,7 +146,10 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 		}
 		g.Go(func() error { return h.Serve(gctx, settings.Listen) })
 	default:
-		g.Go(func() error { return bot.NewSocket(b, api).Run(gctx) })
+		// Ready once Slack said hello on the Socket Mode connection, not ready while it is down.
+		health.SetReady("slack", false, "not connected to slack")
+		sock := bot.NewSocket(b, api).OnConnection(func(up bool) { health.SetReady("slack", up, "not connected to slack") })
+		g.Go(func() error { return sock.Run(gctx) })
 	}
 	if alertService != nil {
 		g.Go(func() error { return alertService.Run(gctx) })

@@ -22,9 +22,10 @@ const ackTimeout = 3 * time.Second
 // backoff); Socket runs its own event loop, acknowledges each request at once and queues the
 // work on the Bot.
 type Socket struct {
-	bot    *Bot
-	client *socketmode.Client
-	log    *slog.Logger
+	bot       *Bot
+	client    *socketmode.Client
+	log       *slog.Logger
+	connected func(bool)
 }
 
 // NewSocket returns the Socket Mode transport for b. api must carry the app-level token
@@ -32,10 +33,21 @@ type Socket struct {
 func NewSocket(b *Bot, api *slack.Client) *Socket {
 	log := b.log.With("transport", "socket")
 	return &Socket{
-		bot:    b,
-		client: socketmode.New(api, socketmode.OptionLog(debugLogger{log})),
-		log:    log,
+		bot:       b,
+		client:    socketmode.New(api, socketmode.OptionLog(debugLogger{log})),
+		log:       log,
+		connected: func(bool) {},
 	}
+}
+
+// OnConnection sets f to be told when the connection to Slack is up (Slack said hello) and
+// when it is down (reconnecting, or Run ended), for a readiness probe. It must be called before
+// Run and f must return quickly.
+func (s *Socket) OnConnection(f func(connected bool)) *Socket {
+	if f != nil {
+		s.connected = f
+	}
+	return s
 }
 
 // Run connects and handles requests until ctx ends (then it returns nil) or Slack refuses the
@@ -43,6 +55,7 @@ func NewSocket(b *Bot, api *slack.Client) *Socket {
 func (s *Socket) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer s.connected(false)
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.client.RunContext(ctx) }()
 	for {
@@ -98,6 +111,7 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		s.ack(ctx, evt.Request, nil, s.log)
 
 	case socketmode.EventTypeConnecting:
+		s.connected(false)
 		if e, ok := evt.Data.(*slack.ConnectingEvent); ok {
 			s.log.Info("connecting to slack", "attempt", e.Attempt, "connection_count", e.ConnectionCount)
 		}
@@ -107,11 +121,13 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			s.log.Info("connected to slack", "connection_count", e.ConnectionCount)
 		}
 	case socketmode.EventTypeHello:
+		s.connected(true)
 		if evt.Request != nil {
 			s.log.Info("slack said hello", "num_connections", evt.Request.NumConnections,
 				"host", evt.Request.DebugInfo.Host)
 		}
 	case socketmode.EventTypeConnectionError:
+		s.connected(false)
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			s.log.Warn("connecting to slack failed; retrying", "attempt", e.Attempt, "backoff", e.Backoff,
 				"err", scrubErr(e.ErrorObj))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -314,7 +315,8 @@ func TestSocketModeReconnectsAndSurvivesBadInput(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopped := make(chan error, 1)
-	go func() { stopped <- NewSocket(b, slackSrv.client()).Run(ctx) }()
+	states := make(chan bool, 16)
+	go func() { stopped <- NewSocket(b, slackSrv.client()).OnConnection(func(up bool) { states <- up }).Run(ctx) }()
 
 	// The oversized acknowledgement is replaced by a bare one, so Slack still gets it in time.
 	if diff := cmp.Diff(socketAck{EnvelopeID: "1d3c79ab-0ffb-41f3-a080-d19e85f53649"}, receive(t, acks, "the ack")); diff != "" {
@@ -326,6 +328,24 @@ func TestSocketModeReconnectsAndSurvivesBadInput(t *testing.T) {
 	cancel()
 	if err := receive(t, stopped, "Socket.Run"); err != nil {
 		t.Error(err)
+	}
+	// Readiness followed the connection: down while connecting, up at each hello, down at the
+	// reconnection Slack asked for and when Run ended.
+	var seen []bool
+	for len(states) > 0 {
+		seen = append(seen, <-states)
+	}
+	if n := len(seen); n < 5 || seen[n-1] || !slices.Contains(seen, true) || seen[0] {
+		t.Errorf("connection states %v, want false (connecting), true (hello), false, true, …, false (stopped)", seen)
+	}
+	ups := 0
+	for i, up := range seen {
+		if up && (i == 0 || !seen[i-1]) {
+			ups++
+		}
+	}
+	if ups != 2 {
+		t.Errorf("connection states %v: want two connections up", seen)
 	}
 	out := logs.String()
 	if strings.Contains(out, `"level":"WARN","msg":"reading from slack failed"`) {
