@@ -189,6 +189,10 @@ func handlersConfig(cluster string, s config.Slack) handlers.Config {
 		OfferTTL:          time.Duration(s.Rules.OfferTTL),
 		RolloutTimeout:    time.Duration(s.Rules.RolloutTimeout),
 	}
+	if a := s.Rules.Alerts; a != nil {
+		// An alert's button is renewed with each reminder.
+		hc.AlertOfferTTL = time.Duration(a.RepeatInterval)
+	}
 	for _, ch := range s.Rules.Channels {
 		hc.Channels = append(hc.Channels, handlers.ChannelRule{Channel: ch.Channel, Namespaces: ch.Namespaces})
 	}

@@ -28,7 +28,7 @@ var causesARestartRemedies = []diagnosis.Cause{diagnosis.CauseNodeDiskFull, diag
 // restartOffer decides whether a report gets the approve-to-restart button and signs its
 // token. Without a button where a restart would help, the second result says why.
 func (p *PullCheck) restartOffer(r diagnosis.Report, log *slog.Logger) (*offerView, string) {
-	return p.restartOfferIn(r, log, "")
+	return p.restartOfferIn(r, log, "", p.cfg.OfferTTL)
 }
 
 // AlertOffer returns the approve-to-restart blocks for a channel alert of a failing report,
@@ -36,14 +36,14 @@ func (p *PullCheck) restartOffer(r diagnosis.Report, log *slog.Logger) (*offerVi
 // help, restarts are not enabled, no approvers). The button follows the same rules as a
 // report's; a click is allowed in channelID even when no channel rule names it.
 func (p *PullCheck) AlertOffer(r diagnosis.Report, channelID string) []slack.Block {
-	ov, _ := p.restartOfferIn(r, p.log, channelID)
+	ov, _ := p.restartOfferIn(r, p.log, channelID, p.cfg.AlertOfferTTL)
 	if ov == nil {
 		return nil
 	}
 	return offerBlocks(*ov, p.cfg.Cluster)
 }
 
-func (p *PullCheck) restartOfferIn(r diagnosis.Report, log *slog.Logger, channel string) (*offerView, string) {
+func (p *PullCheck) restartOfferIn(r diagnosis.Report, log *slog.Logger, channel string, ttl time.Duration) (*offerView, string) {
 	if r.Status != diagnosis.StatusFailing || len(r.Findings) == 0 {
 		return nil, ""
 	}
@@ -82,7 +82,7 @@ func (p *PullCheck) restartOfferIn(r diagnosis.Report, log *slog.Logger, channel
 		Cause:     r.Cause,
 		ID:        newOfferID(),
 		Channel:   channel,
-		Expires:   p.now().Add(p.cfg.OfferTTL).Truncate(time.Second),
+		Expires:   p.now().Add(ttl).Truncate(time.Second),
 	}
 	token, err := p.signer.sign(o)
 	if err != nil {

@@ -636,7 +636,7 @@ func TestAlertOfferChannel(t *testing.T) {
 		{name: "elsewhere", channel: "C0RANDOM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarness(t, func(c *Config) { c.AlertOfferTTL = 4 * time.Hour })
 			r := credentialsReport()
 			blocks := h.p.AlertOffer(r, "C0ALERTS")
 			if len(blocks) == 0 {
@@ -652,6 +652,10 @@ func TestAlertOfferChannel(t *testing.T) {
 			if err != nil || o.Channel != "C0ALERTS" {
 				t.Fatalf("token offer = %+v, %v; want it bound to C0ALERTS", o, err)
 			}
+			if want := h.clock().Add(4 * time.Hour).Truncate(time.Second); !o.Expires.Equal(want) {
+				t.Errorf("alert offer expires %s, want %s (AlertOfferTTL)", o.Expires, want)
+			}
+			h.advance(3 * time.Hour) // long after a report's button would have expired
 			h.answer(r)
 			h.approve(h.click(msg, "U0ALICE", token))
 			if got := len(h.restarter.restartCalls()); (got == 1) != tc.restarted {

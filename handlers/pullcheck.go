@@ -93,6 +93,11 @@ type Config struct {
 	TokenKey SigningKey
 	// OfferTTL is how long a restart button is valid (default 15m).
 	OfferTTL time.Duration
+	// AlertOfferTTL is how long the restart button of a channel alert is valid (default
+	// OfferTTL). An alert stays up for hours and is re-rendered with a fresh button at each
+	// reminder, so the reminder interval suits it; the click-time diagnosis and the pod UID
+	// bound into the button keep a late click safe.
+	AlertOfferTTL time.Duration
 	// RolloutTimeout is how long a restart's rollout is followed (default 10m).
 	RolloutTimeout time.Duration
 	// CommandTimeout bounds one diagnosis or scan (default 60s).
@@ -121,7 +126,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"offer TTL", c.OfferTTL}, {"rollout timeout", c.RolloutTimeout}, {"command timeout", c.CommandTimeout}, {"group cache TTL", c.GroupCacheTTL}} {
+	}{{"offer TTL", c.OfferTTL}, {"alert offer TTL", c.AlertOfferTTL}, {"rollout timeout", c.RolloutTimeout}, {"command timeout", c.CommandTimeout}, {"group cache TTL", c.GroupCacheTTL}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s is %s: it must be positive (or zero for the default)", d.name, d.v))
 		}
@@ -136,6 +141,9 @@ func (c Config) access() access {
 func (c Config) withDefaults() Config {
 	if c.OfferTTL <= 0 {
 		c.OfferTTL = DefaultOfferTTL
+	}
+	if c.AlertOfferTTL <= 0 {
+		c.AlertOfferTTL = c.OfferTTL
 	}
 	if c.RolloutTimeout <= 0 {
 		c.RolloutTimeout = DefaultRolloutTimeout
