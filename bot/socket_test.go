@@ -316,7 +316,9 @@ func TestSocketModeReconnectsAndSurvivesBadInput(t *testing.T) {
 	defer cancel()
 	stopped := make(chan error, 1)
 	states := make(chan bool, 16)
-	go func() { stopped <- NewSocket(b, slackSrv.client()).OnConnection(func(up bool) { states <- up }).Run(ctx) }()
+	go func() {
+		stopped <- NewSocket(b, slackSrv.client()).OnConnection(func(up bool) { states <- up }).Run(ctx)
+	}()
 
 	// The oversized acknowledgement is replaced by a bare one, so Slack still gets it in time.
 	if diff := cmp.Diff(socketAck{EnvelopeID: "1d3c79ab-0ffb-41f3-a080-d19e85f53649"}, receive(t, acks, "the ack")); diff != "" {
