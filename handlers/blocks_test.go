@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -499,6 +500,6 @@ func TestTruncate(t *testing.T) {
 // messageText is every text of a message, for containment checks.
 func messageText(m message) string {
 	js, _ := json.Marshal(m.Blocks)
-	c := slackCall{Text: m.Text, Blocks: string(js)}
-	return c.allText()
+	c := slackfake.Call{Text: m.Text, Blocks: string(js)}
+	return c.AllText()
 }

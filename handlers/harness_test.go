@@ -14,7 +14,41 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
+
+// botToken is the bot token the real slack-go client sends; tests check it never shows in
+// a message or a log line.
+const botToken = "xoxb-1111111111-2222222222-s3cr3tB0tT0kenValue"
+
+// slackAPI is the local Slack Web API (tests/slackfake) the harness's slack-go client talks
+// to. reset forgets the calls so far, so that a test sees only what one step sent.
+type slackAPI struct {
+	*slackfake.Server
+	mu    sync.Mutex
+	since int // calls before this one were reset
+}
+
+// client is the real slack-go client, pointed at the local API.
+func (s *slackAPI) client() *slack.Client {
+	return slack.New(botToken, slack.OptionAPIURL(s.URL()))
+}
+
+// all returns the calls since the last reset; only those of the given methods when some
+// are given.
+func (s *slackAPI) all(methods ...string) []slackfake.Call {
+	s.mu.Lock()
+	since := s.since
+	s.mu.Unlock()
+	return slackfake.Filter(s.Calls()[since:], methods...)
+}
+
+func (s *slackAPI) reset() {
+	n := len(s.Calls())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.since = n
+}
 
 // verificationToken is the deprecated verification token Slack puts in every payload; it
 // must never be logged or posted either.
@@ -61,7 +95,7 @@ func (l *logBuffer) records(t *testing.T, msg string) []map[string]any {
 // slack-go client talking to a local Slack Web API.
 type harness struct {
 	t         *testing.T
-	slack     *fakeSlack
+	slack     *slackAPI
 	p         *PullCheck
 	restarter *fakeRestarter
 	logs      *logBuffer
@@ -75,8 +109,8 @@ type harness struct {
 
 func newHarness(t *testing.T, change ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, slack: newFakeSlack(t), restarter: &fakeRestarter{}, logs: &logBuffer{}, now: testNow}
-	h.slack.groups["S0PAYOPS"] = []string{"U0CAROL"}
+	api := slackfake.New(t, slackfake.Options{Token: botToken, Groups: map[string][]string{"S0PAYOPS": {"U0CAROL"}}})
+	h := &harness{t: t, slack: &slackAPI{Server: api}, restarter: &fakeRestarter{}, logs: &logBuffer{}, now: testNow}
 	h.diagnose = func(ctx context.Context, ref diagnosis.PodRef) (diagnosis.Report, error) {
 		return credentialsReport(), nil
 	}
@@ -147,7 +181,7 @@ func (h *harness) slashCommand(text, channelID, channelName, userID string) slac
 		UserName:    strings.ToLower(strings.TrimPrefix(userID, "U0")),
 		Command:     "/pullcheck",
 		Text:        text,
-		ResponseURL: h.slack.responseURL("commands/T0ACME/1234/abcd"),
+		ResponseURL: h.slack.ResponseURL("commands"),
 		TriggerID:   "13345224609.738474920.8088930838d88f008e0",
 		APIAppID:    "A0PULLCHECK",
 	}
@@ -169,12 +203,12 @@ func (h *harness) run(cmd slack.SlashCommand) *slack.Msg {
 
 // postReport has the engine answer r, runs /pullcheck for its pod and returns the posted
 // report message and its restart token ("" without a button).
-func (h *harness) postReport(r diagnosis.Report) (slackCall, string) {
+func (h *harness) postReport(r diagnosis.Report) (slackfake.Call, string) {
 	h.t.Helper()
 	h.answer(r)
 	h.command(r.Pod.String())
 	posts := h.slack.all("chat.postMessage")
-	var main *slackCall
+	var main *slackfake.Call
 	for i := range posts {
 		if posts[i].ThreadTS == "" {
 			main = &posts[i]
@@ -187,9 +221,9 @@ func (h *harness) postReport(r diagnosis.Report) (slackCall, string) {
 }
 
 // buttonValue is the restart button's value in a posted message, or "".
-func buttonValue(t *testing.T, c slackCall) string {
+func buttonValue(t *testing.T, c slackfake.Call) string {
 	t.Helper()
-	for _, b := range c.blocks(t) {
+	for _, b := range c.DecodeBlocks(t) {
 		if a, ok := b.(*slack.ActionBlock); ok {
 			for _, e := range a.Elements.ElementSet {
 				if btn, ok := e.(*slack.ButtonBlockElement); ok && btn.ActionID == restartActionID {
@@ -203,7 +237,7 @@ func buttonValue(t *testing.T, c slackCall) string {
 
 // click builds a block_actions payload for a click on the restart button of msg, as Slack
 // documents it, and decodes it with slack-go.
-func (h *harness) click(msg slackCall, userID, value string) slack.InteractionCallback {
+func (h *harness) click(msg slackfake.Call, userID, value string) slack.InteractionCallback {
 	h.t.Helper()
 	payload := map[string]any{
 		"type":       "block_actions",
@@ -219,7 +253,7 @@ func (h *harness) click(msg slackCall, userID, value string) slack.InteractionCa
 			"blocks": json.RawMessage(msg.Blocks),
 		},
 		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": h.slack.responseURL("actions/T0ACME/5678/efgh"),
+		"response_url": h.slack.ResponseURL("actions"),
 		"actions": []any{map[string]any{
 			"action_id": restartActionID, "block_id": restartBlockID, "type": "button", "value": value, "style": "primary",
 			"text":      map[string]any{"type": "plain_text", "text": "Restart Deployment/payments-api", "emoji": true},
@@ -255,15 +289,15 @@ func (h *harness) ephemerals(user string) []string {
 	var out []string
 	for _, c := range h.slack.all("chat.postEphemeral") {
 		if c.User == user {
-			out = append(out, c.allText())
+			out = append(out, c.AllText())
 		}
 	}
 	return out
 }
 
 // threadReplies returns the messages posted in the thread of ts.
-func (h *harness) threadReplies(ts string) []slackCall {
-	var out []slackCall
+func (h *harness) threadReplies(ts string) []slackfake.Call {
+	var out []slackfake.Call
 	for _, c := range h.slack.all("chat.postMessage") {
 		if c.ThreadTS == ts {
 			out = append(out, c)
@@ -277,5 +311,5 @@ func ackText(m *slack.Msg) string {
 		return ""
 	}
 	js, _ := json.Marshal(m.Blocks.BlockSet)
-	return slackCall{Text: m.Text, Blocks: string(js)}.allText()
+	return slackfake.Call{Text: m.Text, Blocks: string(js)}.AllText()
 }

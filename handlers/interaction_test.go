@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
 
 func TestRestartApproved(t *testing.T) {
@@ -48,10 +48,10 @@ func TestRestartApproved(t *testing.T) {
 		t.Error("the updated report still has the button")
 	}
 	approved := fmt.Sprintf("Approved by <@U0ALICE> at <!date^%d^", testNow.Add(2*time.Minute).Unix())
-	if got := updates[0].allText(); !strings.Contains(got, approved) || !strings.Contains(got, "restarting Deployment/payments-api") {
+	if got := updates[0].AllText(); !strings.Contains(got, approved) || !strings.Contains(got, "restarting Deployment/payments-api") {
 		t.Errorf("updated report = %q, want %q", got, approved)
 	}
-	if !strings.Contains(updates[0].allText(), "*Container `api`*") {
+	if !strings.Contains(updates[0].AllText(), "*Container `api`*") {
 		t.Error("the updated report lost the diagnosis")
 	}
 
@@ -60,10 +60,10 @@ func TestRestartApproved(t *testing.T) {
 	if len(replies) != 2 {
 		t.Fatalf("thread replies = %d, want 2 (start, result)", len(replies))
 	}
-	if got := replies[0].allText(); !strings.Contains(got, "Restarting Deployment/payments-api in namespace `payments`, approved by <@U0ALICE>") {
+	if got := replies[0].AllText(); !strings.Contains(got, "Restarting Deployment/payments-api in namespace `payments`, approved by <@U0ALICE>") {
 		t.Errorf("first reply = %q", got)
 	}
-	if got := replies[1].allText(); !strings.Contains(got, ":white_check_mark: Deployment/payments-api in namespace `payments` rolled out: 3 of 3 pods updated, 3 ready") {
+	if got := replies[1].AllText(); !strings.Contains(got, ":white_check_mark: Deployment/payments-api in namespace `payments` rolled out: 3 of 3 pods updated, 3 ready") {
 		t.Errorf("last reply = %q", got)
 	}
 	if e := h.ephemerals("U0ALICE"); len(e) != 0 {
@@ -159,7 +159,7 @@ func TestRestartRefused(t *testing.T) {
 				return r, nil
 			},
 			want: "now belongs to StatefulSet/payments-db, not Deployment/payments-api."},
-		{name: "approver groups unreadable", user: "U0CAROL", before: func(h *harness) { delete(h.slack.groups, "S0PAYOPS") },
+		{name: "approver groups unreadable", user: "U0CAROL", before: func(h *harness) { h.slack.FailNext("usergroups.users.list", "no_such_subteam", 1) },
 			result: "approvers_unknown", wantDiags: 1, want: "pullcheck could not check whether you are an approver: internal error (ref "},
 	}
 	for _, tt := range tests {
@@ -308,21 +308,15 @@ func TestConcurrentClicks(t *testing.T) {
 	h.slack.reset()
 
 	const clicks = 20
-	answered := make(chan struct{}, clicks)
-	h.slack.onCall = func(c slackCall) {
-		if c.Method == "chat.postEphemeral" {
-			answered <- struct{}{}
-		}
-	}
 	release := make(chan struct{})
 	h.restarter.restart = func(ctx context.Context, t RestartTarget) (RestartResult, error) {
 		<-release // hold the restart until every other click has been answered
 		return RestartResult{RestartedAt: testNow}, nil
 	}
 	go func() {
-		for range clicks - 1 {
-			<-answered
-		}
+		h.slack.WaitFor(t.Context(), t, "the answers to the other clicks", func([]slackfake.Call) bool {
+			return len(h.slack.all("chat.postEphemeral")) >= clicks-1
+		})
 		close(release)
 	}()
 
@@ -369,8 +363,8 @@ func TestConcurrentClicks(t *testing.T) {
 		t.Errorf("%d ephemeral answers, want %d", len(eph), clicks-1)
 	}
 	for _, e := range eph {
-		if !strings.Contains(e.allText(), "approved this restart at") && !strings.Contains(e.allText(), "This restart was approved by") {
-			t.Errorf("answer to a concurrent click = %q", e.allText())
+		if !strings.Contains(e.AllText(), "approved this restart at") && !strings.Contains(e.AllText(), "This restart was approved by") {
+			t.Errorf("answer to a concurrent click = %q", e.AllText())
 		}
 	}
 }
@@ -449,10 +443,10 @@ func TestRolloutOutcomes(t *testing.T) {
 				t.Fatalf("thread replies = %+v, want the start and the outcome", replies)
 			}
 			last := replies[len(replies)-1]
-			if got := last.allText(); !strings.Contains(got, tt.want) {
+			if got := last.AllText(); !strings.Contains(got, tt.want) {
 				t.Errorf("outcome = %q, want it to contain %q", got, tt.want)
 			}
-			checkLimits(t, "outcome", message{Text: last.Text, Blocks: last.blocks(t)})
+			checkLimits(t, "outcome", message{Text: last.Text, Blocks: last.DecodeBlocks(t)})
 			recs := h.logs.records(t, "rollout followed")
 			if len(recs) != 1 || recs[0]["result"] != tt.result || recs[0]["user_id"] != "U0ALICE" || recs[0]["workload"] != "Deployment/payments-api" {
 				t.Errorf("log = %v, want result %s with who and what", recs, tt.result)
@@ -495,8 +489,8 @@ func TestRolloutProgress(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("progress updates (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(replies[1].allText(), "in 36s") {
-		t.Errorf("outcome = %q, want the duration", replies[1].allText())
+	if !strings.Contains(replies[1].AllText(), "in 36s") {
+		t.Errorf("outcome = %q, want the duration", replies[1].AllText())
 	}
 }
 
@@ -642,11 +636,11 @@ func TestAlertOfferChannel(t *testing.T) {
 			if len(blocks) == 0 {
 				t.Fatal("AlertOffer gave no button for a report whose restart helps")
 			}
-			js, err := json.Marshal(blocks)
-			if err != nil {
+			if _, _, err := h.slack.client().PostMessageContext(t.Context(), tc.channel, slack.MsgOptionBlocks(blocks...)); err != nil {
 				t.Fatal(err)
 			}
-			msg := slackCall{Method: "chat.postMessage", Channel: tc.channel, TS: "1764065000.000100", Blocks: string(js)}
+			posts := h.slack.all("chat.postMessage")
+			msg := posts[len(posts)-1]
 			token := buttonValue(t, msg)
 			o, err := h.p.signer.verify(token)
 			if err != nil || o.Channel != "C0ALERTS" {

@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pullcheck/pullcheck/diagnosis"
+	"github.com/pullcheck/pullcheck/tests/slackfake"
 )
 
 // Compile-time checks: *slack.Client is what serve wires in.
@@ -107,8 +108,8 @@ func TestHandleCommandForms(t *testing.T) {
 			if posts[0].Channel != channel || posts[0].ThreadTS != "" {
 				t.Errorf("report posted to %q (thread %q), want the channel %q", posts[0].Channel, posts[0].ThreadTS, channel)
 			}
-			if !strings.Contains(posts[0].allText(), tt.wantPosted) {
-				t.Errorf("report = %q, want it to contain %q", posts[0].allText(), tt.wantPosted)
+			if !strings.Contains(posts[0].AllText(), tt.wantPosted) {
+				t.Errorf("report = %q, want it to contain %q", posts[0].AllText(), tt.wantPosted)
 			}
 			for _, p := range posts[1:] {
 				if p.ThreadTS != posts[0].TS {
@@ -241,13 +242,13 @@ func TestHandleCommandErrors(t *testing.T) {
 // answer goes through the command's response URL.
 func TestAnswersReachTheUser(t *testing.T) {
 	h := newHarness(t)
-	h.slack.setFail("chat.postEphemeral", "channel_not_found")
+	h.slack.FailNext("chat.postEphemeral", "channel_not_found", 1)
 	h.setDiagnose(func(context.Context, diagnosis.PodRef) (diagnosis.Report, error) {
 		return diagnosis.Report{}, diagnosis.ErrPodNotFound
 	})
 	h.command("payments/api-0")
 	got := h.slack.all("response_url")
-	if len(got) != 1 || got[0].Response != slack.ResponseTypeEphemeral || !strings.Contains(got[0].allText(), "There is no pod `api-0`") {
+	if len(got) != 1 || got[0].Response != slack.ResponseTypeEphemeral || !strings.Contains(got[0].AllText(), "There is no pod `api-0`") {
 		t.Fatalf("response_url calls = %+v, want one ephemeral answer", got)
 	}
 }
@@ -267,7 +268,7 @@ func TestReportNotPosted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.slack.setFail("chat.postMessage", tt.code)
+			h.slack.FailNext("chat.postMessage", tt.code, 1)
 			h.command("payments/" + apiPod)
 			if got := h.ephemerals("U0DEV"); len(got) != 1 || !strings.Contains(got[0], tt.want) {
 				t.Fatalf("ephemeral answers = %q, want one containing %q", got, tt.want)
@@ -296,12 +297,12 @@ func TestLongReportInThread(t *testing.T) {
 	if len(thread) == 0 {
 		t.Fatal("no thread replies")
 	}
-	for i, c := range append([]slackCall{main}, thread...) {
-		checkLimits(t, fmt.Sprintf("message %d", i), message{Text: c.Text, Blocks: c.blocks(t)})
+	for i, c := range append([]slackfake.Call{main}, thread...) {
+		checkLimits(t, fmt.Sprintf("message %d", i), message{Text: c.Text, Blocks: c.DecodeBlocks(t)})
 	}
-	all := main.allText()
+	all := main.AllText()
 	for _, c := range thread {
-		all += c.allText()
+		all += c.AllText()
 	}
 	for _, f := range r.Findings {
 		for _, e := range f.Evidence {
@@ -340,8 +341,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	var posted strings.Builder
 	for _, c := range h.slack.all() {
-		posted.WriteString(c.allText())
-		posted.WriteString(c.Raw)
+		posted.WriteString(c.AllText())
+		for _, vs := range c.Params { // every parameter as sent, the bot token taken out
+			posted.WriteString(strings.Join(vs, "\n"))
+		}
 	}
 	logs := h.logs.String()
 	for name, s := range secrets {

@@ -28,7 +28,7 @@ type Call struct {
 	Group    string // usergroups.users.list
 	Response string // response URL: response_type
 	// Params are the call's parameters as sent (form, query or JSON body), without the
-	// token; nil for response URLs.
+	// token; for a response URL, the fields of the message posted to it.
 	Params url.Values
 	// Error is the Slack error the call was answered with ("" when ok); a rate-limited call
 	// has "ratelimited" and Status 429.

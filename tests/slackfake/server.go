@@ -298,8 +298,9 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, body []byte) {
 	if m.Blocks != nil {
 		blocks, _ = json.Marshal(m.Blocks)
 	}
+	p, _ := jsonParams(body) // a body that is not a message failed the test above
 	s.mu.Lock()
-	s.record(Call{Method: MethodResponseURL, Text: m.Text, Blocks: string(blocks), Response: m.ResponseType, Status: http.StatusOK})
+	s.record(Call{Method: MethodResponseURL, Text: m.Text, Blocks: string(blocks), Response: m.ResponseType, Params: p, Status: http.StatusOK})
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
@@ -334,22 +335,13 @@ func params(r *http.Request, body []byte) (url.Values, string, error) {
 	v := url.Values{}
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var err error
 	switch {
 	case ct == "application/json":
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, "", fmt.Errorf("JSON body: %w", err)
-		}
-		for k, raw := range m {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				v.Set(k, s)
-			} else {
-				v.Set(k, string(raw)) // blocks and other structures, as JSON
-			}
+		if v, err = jsonParams(body); err != nil {
+			return nil, "", err
 		}
 	case len(body) > 0:
-		var err error
 		if v, err = url.ParseQuery(string(body)); err != nil {
 			return nil, "", fmt.Errorf("form body: %w", err)
 		}
@@ -363,6 +355,25 @@ func params(r *http.Request, body []byte) (url.Values, string, error) {
 		token = v.Get("token")
 	}
 	return v, token, nil
+}
+
+// jsonParams reads a JSON object's fields as parameters: strings as they are, other values
+// (blocks and other structures, numbers, booleans) as JSON.
+func jsonParams(body []byte) (url.Values, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("JSON body: %w", err)
+	}
+	v := url.Values{}
+	for k, raw := range m {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			v.Set(k, s)
+		} else {
+			v.Set(k, string(raw))
+		}
+	}
+	return v, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -261,6 +261,34 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestResponseURL: a message posted to a response URL needs no token and is recorded with
+// every field it was posted with.
+func TestResponseURL(t *testing.T) {
+	s := slackfake.New(t, slackfake.Options{Token: token})
+	_, _, err := newClient(s, "").PostMessageContext(t.Context(), "C1", slack.MsgOptionText("not found", false),
+		slack.MsgOptionBlocks(slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*not found*", false, false), nil, nil)),
+		slack.MsgOptionResponseURL(s.ResponseURL("commands"), slack.ResponseTypeEphemeral), slack.MsgOptionReplaceOriginal(s.ResponseURL("commands")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := s.Calls(slackfake.MethodResponseURL)
+	if len(calls) != 1 {
+		t.Fatalf("calls:\n%s", slackfake.Describe(s.Calls()))
+	}
+	c := calls[0]
+	if c.Text != "not found" || c.Response != slack.ResponseTypeEphemeral || !c.OK() || !strings.Contains(c.AllText(), "*not found*") {
+		t.Errorf("response URL call = %+v", c)
+	}
+	for k, want := range map[string]string{"text": "not found", "response_type": "ephemeral", "replace_original": "true"} {
+		if got := c.Params.Get(k); got != want {
+			t.Errorf("Params %s = %q, want %q", k, got, want)
+		}
+	}
+	if !strings.Contains(c.Params.Get("blocks"), `"*not found*"`) {
+		t.Errorf("Params blocks = %q, want the blocks as JSON", c.Params.Get("blocks"))
+	}
+}
+
 func TestWaitFor(t *testing.T) {
 	s := slackfake.New(t, slackfake.Options{Token: token})
 	api := newClient(s, token)
