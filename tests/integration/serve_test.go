@@ -514,7 +514,7 @@ func TestServeAlerts(t *testing.T) {
 	}
 	for _, c := range calls {
 		switch c.Method {
-		case "conversations.list", "chat.postMessage", "chat.update":
+		case "users.conversations", "chat.postMessage", "chat.update":
 		default:
 			t.Errorf("unexpected Slack call %s", c.Method)
 		}
@@ -522,8 +522,8 @@ func TestServeAlerts(t *testing.T) {
 			t.Errorf("Slack call failed: %s %s: %s", c.Method, c.Channel, c.Error)
 		}
 	}
-	if len(slack.Calls("conversations.list")) == 0 {
-		t.Error("the alert channels were not resolved through conversations.list")
+	if len(slack.Calls("users.conversations")) == 0 {
+		t.Error("the alert channels were not resolved through users.conversations")
 	}
 
 	// The stored state holds the three incidents, each fired and pointing at its alert.
@@ -596,7 +596,7 @@ func TestServeConfigErrors(t *testing.T) {
 		"an @every without a duration":    {`schedule 2 "@every 10x"`},
 		"overlapping routes":              {"alert routes 1", "and 2", "overlap", `"payments-*" and "payments-eu"`},
 		"a channel Slack does not know":   {`channel "#payments-oncall"`, "no channel named #payments-oncall"},
-		"a channel without the bot in it": {`channel "platform"`, "not a member of #platform"},
+		"a channel without the bot in it": {`channel "platform"`, "no channel named #platform has the bot as a member"},
 	} {
 		for _, s := range says {
 			if !strings.Contains(out, s) {
@@ -605,8 +605,8 @@ func TestServeConfigErrors(t *testing.T) {
 			}
 		}
 	}
-	if n := len(slack.Calls("conversations.list")); n != 1 {
-		t.Errorf("conversations.list called %d times, want once (one page holds the workspace)", n)
+	if n := len(slack.Calls("users.conversations")); n != 1 {
+		t.Errorf("users.conversations called %d times, want once (one page holds the bot's channels)", n)
 	}
 	if c := slack.Calls("chat.postMessage", "chat.update"); len(c) > 0 {
 		t.Errorf("a bot that refused to start wrote to Slack:\n%s", slackfake.Describe(c))

@@ -23,10 +23,13 @@ var scopesOf = map[string][]string{
 	"chat.update":           {"chat:write"},
 	"chat.postEphemeral":    {"chat:write"},
 	"usergroups.users.list": {"usergroups:read"},
-	// Alert channels are resolved by listing public and private channels; the bot reads
-	// only the channel types it asks for, and each type has its own scope.
+	// Alert channels are resolved by listing the public and private channels the bot is a
+	// member of (users.conversations) and looking up the IDs not among them
+	// (conversations.info); each channel type has its own scope.
+	"users.conversations": {"channels:read", "groups:read"},
+	"conversations.info":  {"channels:read", "groups:read"},
+	// The bot no longer calls it; the fake still serves it.
 	"conversations.list": {"channels:read", "groups:read"},
-	"conversations.info": {"channels:read", "groups:read"},
 }
 
 // manifest is what the tests read of deploy/slack/app-manifest.yaml.
@@ -107,8 +110,8 @@ func TestScopeProblems(t *testing.T) {
 		want []string
 	}{
 		{"exact", all, nil},
-		{"no groups:read", without("groups:read"), []string{"bot scope groups:read is missing (needed by conversations.info, conversations.list)"}},
-		{"no channels:read", without("channels:read"), []string{"bot scope channels:read is missing (needed by conversations.info, conversations.list)"}},
+		{"no groups:read", without("groups:read"), []string{"bot scope groups:read is missing (needed by conversations.info, conversations.list, users.conversations)"}},
+		{"no channels:read", without("channels:read"), []string{"bot scope channels:read is missing (needed by conversations.info, conversations.list, users.conversations)"}},
 		{"no commands", without("commands"), []string{"bot scope commands is missing (needed by /pullcheck)"}},
 		{"extra", append(slices.Clone(all), "channels:history"), []string{"bot scope channels:history is not needed by any method the code calls: remove it"}},
 	} {

@@ -102,7 +102,7 @@ func Describe(calls []Call) string {
 		if c.Error != "" {
 			fmt.Fprintf(&b, " error=%s (HTTP %d)", c.Error, c.Status)
 		}
-		if c.Method == "conversations.list" {
+		if c.Method == "conversations.list" || c.Method == "users.conversations" {
 			fmt.Fprintf(&b, " cursor=%q", c.Params.Get("cursor"))
 		}
 		fmt.Fprintf(&b, ": %q\n", truncate(c.AllText(), 300))

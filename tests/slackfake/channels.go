@@ -21,7 +21,8 @@ type Channel struct {
 // visible reports whether the bot sees the channel at all.
 func (ch Channel) visible() bool { return !ch.Private || ch.Member }
 
-// object is the channel as conversations.list and conversations.info return it.
+// object is the channel as conversations.list, users.conversations and conversations.info
+// return it.
 func (ch Channel) object() map[string]any {
 	return map[string]any{
 		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name,
@@ -69,6 +70,23 @@ func (s *Server) conversationsInfo(c *Call) answer {
 // (public_channel by default, as on Slack), limit at a time (100 by default; at most
 // Options.PageSize). The cursor is opaque to clients.
 func (s *Server) conversationsList(c *Call) answer {
+	return s.listChannels(c, Channel.visible)
+}
+
+// usersConversations pages, as conversationsList does, through the channels the bot is a
+// member of. It takes an optional user: only the bot's memberships are modelled, so another
+// user fails the test.
+func (s *Server) usersConversations(c *Call) answer {
+	if u := c.Params.Get("user"); u != "" && u != s.opts.BotUserID {
+		s.t.Errorf("slackfake: users.conversations of user %s: only the bot's (%s) memberships are modelled", u, s.opts.BotUserID)
+		return answer{err: "user_not_found"}
+	}
+	return s.listChannels(c, func(ch Channel) bool { return ch.Member })
+}
+
+// listChannels answers a conversations.list-style call (types, exclude_archived, limit,
+// cursor) over the workspace's channels that include accepts, in Options.Channels order.
+func (s *Server) listChannels(c *Call, include func(Channel) bool) answer {
 	p := c.Params
 	public, private := true, false
 	if types := p.Get("types"); types != "" {
@@ -108,7 +126,7 @@ func (s *Server) conversationsList(c *Call) answer {
 
 	var matching []Channel
 	for _, ch := range s.opts.Channels {
-		if !ch.visible() || (ch.Private && !private) || (!ch.Private && !public) || (ch.Archived && excludeArchived) {
+		if !include(ch) || (ch.Private && !private) || (!ch.Private && !public) || (ch.Archived && excludeArchived) {
 			continue
 		}
 		matching = append(matching, ch)

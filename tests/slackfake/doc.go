@@ -13,11 +13,12 @@
 //   - chat.postMessage, chat.postEphemeral and chat.update, with unique, increasing
 //     timestamps ("1700000000.000100", "1700000000.000200", …). chat.update answers
 //     message_not_found for a ts never posted in that channel.
-//   - A workspace's channels ([Options.Channels]): conversations.list (types,
-//     exclude_archived, limit and cursor; pages of at most [Options.PageSize], so pagination
-//     is exercised with a few channels), conversations.info, and chat.* refusing to post where
-//     the bot cannot (not_in_channel, channel_not_found, is_archived). As on Slack, private
-//     channels the bot is not a member of are invisible to it. chat.* take channel IDs, not
+//   - A workspace's channels ([Options.Channels]): conversations.list and, for the channels
+//     the bot is a member of, users.conversations (types, exclude_archived, limit and cursor;
+//     pages of at most [Options.PageSize], so pagination is exercised with a few channels;
+//     users.conversations takes no user but the bot), conversations.info, and chat.* refusing
+//     to post where the bot cannot (not_in_channel, channel_not_found, is_archived). As on
+//     Slack, private channels the bot is not a member of are invisible to it. chat.* take channel IDs, not
 //     names; user and DM IDs (U…, W…, D…) are not modelled and always accepted. With no
 //     channels configured, chat.* accept any channel.
 //   - usergroups.users.list ([Options.Groups]) and auth.test.

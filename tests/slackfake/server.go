@@ -34,11 +34,13 @@ type Options struct {
 	Token string
 	// Groups are the user groups usergroups.users.list knows: group ID -> member user IDs.
 	Groups map[string][]string
-	// Channels is the workspace's channels, in the order conversations.list returns them.
+	// Channels is the workspace's channels, in the order conversations.list and
+	// users.conversations return them.
 	// When empty, conversations.* know no channel and chat.* accept any channel.
 	Channels []Channel
-	// PageSize caps a conversations.list page whatever its limit asks for (0: the limit
-	// only), as Slack may return fewer items than asked for before the end of the list.
+	// PageSize caps a conversations.list or users.conversations page whatever its limit
+	// asks for (0: the limit only), as Slack may return fewer items than asked for before
+	// the end of the list.
 	PageSize int
 	// TeamID, BotUserID and BotID are what auth.test answers (defaults DefaultTeamID,
 	// DefaultBotUserID and DefaultBotID).
@@ -129,6 +131,7 @@ func handlers() map[string]handler {
 		"conversations.info":    (*Server).conversationsInfo,
 		"conversations.list":    (*Server).conversationsList,
 		"usergroups.users.list": (*Server).userGroupMembers,
+		"users.conversations":   (*Server).usersConversations,
 	}
 }
 

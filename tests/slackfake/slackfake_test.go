@@ -44,6 +44,28 @@ func slackError(err error) string {
 	return ""
 }
 
+// listAll follows a channel listing to its end: call asks for one page, with *cursor set to
+// the cursor of the page before. It returns the channels and the number of pages, and fails
+// the test on an error or on a page longer than the PageSize of 2 the tests use.
+func listAll(t *testing.T, cursor *string, call func() ([]slack.Channel, string, error)) ([]slack.Channel, int) {
+	t.Helper()
+	var all []slack.Channel
+	for pages := 1; ; pages++ {
+		chs, next, err := call()
+		if err != nil {
+			t.Fatalf("page %d (cursor %q): %v", pages, *cursor, err)
+		}
+		if len(chs) > 2 {
+			t.Errorf("page of %d channels, want at most PageSize 2", len(chs))
+		}
+		all = append(all, chs...)
+		if next == "" {
+			return all, pages
+		}
+		*cursor = next
+	}
+}
+
 func TestConversationsListPages(t *testing.T) {
 	s := slackfake.New(t, slackfake.Options{Token: token, Channels: workspace, PageSize: 2})
 	api := newClient(s, token)
@@ -51,25 +73,14 @@ func TestConversationsListPages(t *testing.T) {
 
 	list := func(params slack.GetConversationsParameters) ([]string, int) {
 		t.Helper()
+		chs, pages := listAll(t, &params.Cursor, func() ([]slack.Channel, string, error) {
+			return api.GetConversationsContext(ctx, &params)
+		})
 		var names []string
-		pages := 0
-		for {
-			chs, next, err := api.GetConversationsContext(ctx, &params)
-			if err != nil {
-				t.Fatalf("conversations.list %+v: %v", params, err)
-			}
-			pages++
-			if len(chs) > 2 {
-				t.Errorf("page of %d channels, want at most PageSize 2", len(chs))
-			}
-			for _, ch := range chs {
-				names = append(names, ch.Name)
-			}
-			if next == "" {
-				return names, pages
-			}
-			params.Cursor = next
+		for _, ch := range chs {
+			names = append(names, ch.Name)
 		}
+		return names, pages
 	}
 
 	names, pages := list(slack.GetConversationsParameters{Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: 1000})
@@ -115,6 +126,73 @@ func TestConversationsListPages(t *testing.T) {
 	} {
 		if _, _, err := api.GetConversationsContext(ctx, &tc.params); slackError(err) != tc.want {
 			t.Errorf("conversations.list %+v: %v, want %s", tc.params, err, tc.want)
+		}
+	}
+}
+
+// TestUsersConversations: users.conversations lists, page by page, only the channels the
+// bot is a member of, whatever else the workspace holds.
+func TestUsersConversations(t *testing.T) {
+	s := slackfake.New(t, slackfake.Options{Token: token, Channels: workspace, PageSize: 2})
+	api := newClient(s, token)
+	ctx := t.Context()
+
+	list := func(params slack.GetConversationsForUserParameters) ([]string, int) {
+		t.Helper()
+		chs, pages := listAll(t, &params.Cursor, func() ([]slack.Channel, string, error) {
+			return api.GetConversationsForUserContext(ctx, &params)
+		})
+		var ids []string
+		for _, ch := range chs {
+			if !ch.IsMember {
+				t.Errorf("users.conversations listed %s with is_member false", ch.ID)
+			}
+			ids = append(ids, ch.ID)
+		}
+		return ids, pages
+	}
+
+	// Members of general, payments-alerts, sre-private and deploys (old-alerts is archived);
+	// random, secret and platform are not listed.
+	ids, pages := list(slack.GetConversationsForUserParameters{Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: 1000})
+	if want := []string{"C0000001", "C0000003", "G0000006", "C0000007"}; !slices.Equal(ids, want) || pages != 2 {
+		t.Errorf("listed %v in %d pages, want %v in 2", ids, pages, want)
+	}
+	calls := s.Calls("users.conversations")
+	if len(calls) != 2 || calls[0].Params.Get("cursor") != "" || calls[1].Params.Get("cursor") == "" || calls[0].Params.Has("user") ||
+		calls[0].Params.Get("types") != "public_channel,private_channel" || calls[0].Params.Get("exclude_archived") != "true" || calls[0].Params.Get("limit") != "1000" {
+		t.Errorf("users.conversations calls:\n%s", slackfake.Describe(calls))
+	}
+	if len(s.Calls("conversations.list")) != 0 {
+		t.Error("users.conversations recorded as conversations.list")
+	}
+
+	// No types means public channels; archived ones are listed unless excluded; a limit below
+	// the page size is honoured; the bot's own user ID is the default.
+	ids, pages = list(slack.GetConversationsForUserParameters{Limit: 1, UserID: slackfake.DefaultBotUserID})
+	if want := []string{"C0000001", "C0000003", "C0000004", "C0000007"}; !slices.Equal(ids, want) || pages != 4 {
+		t.Errorf("listed %v in %d pages, want %v in 4", ids, pages, want)
+	}
+	chs, _, err := api.GetConversationsForUserContext(ctx, &slack.GetConversationsForUserParameters{Types: []string{"private_channel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chs) != 1 || chs[0].ID != "G0000006" || chs[0].Name != "sre-private" || !chs[0].IsPrivate || !chs[0].IsGroup || chs[0].IsArchived {
+		t.Errorf("private channels %+v, want sre-private (G0000006) only", chs)
+	}
+
+	for _, tc := range []struct {
+		params slack.GetConversationsForUserParameters
+		want   string
+	}{
+		{slack.GetConversationsForUserParameters{Cursor: "bm90LWEtY3Vyc29y"}, "invalid_cursor"},
+		{slack.GetConversationsForUserParameters{Cursor: "%%%"}, "invalid_cursor"},
+		{slack.GetConversationsForUserParameters{Limit: 1001}, "invalid_limit"},
+		{slack.GetConversationsForUserParameters{Limit: -1}, "invalid_limit"},
+		{slack.GetConversationsForUserParameters{Types: []string{"public_channels"}}, "invalid_types"},
+	} {
+		if _, _, err := api.GetConversationsForUserContext(ctx, &tc.params); slackError(err) != tc.want {
+			t.Errorf("users.conversations %+v: %v, want %s", tc.params, err, tc.want)
 		}
 	}
 }
@@ -370,6 +448,18 @@ func TestStrict(t *testing.T) {
 		})
 	}
 
+	t.Run("users.conversations of another user", func(t *testing.T) {
+		rec := &recorder{TB: t}
+		s := slackfake.New(rec, slackfake.Options{Token: token, Channels: workspace})
+		_, _, err := newClient(s, token).GetConversationsForUserContext(t.Context(), &slack.GetConversationsForUserParameters{UserID: "U0ALICE"})
+		if slackError(err) != "user_not_found" {
+			t.Errorf("answer %v, want user_not_found", err)
+		}
+		if msgs := rec.messages(); len(msgs) != 1 || !strings.Contains(msgs[0], "users.conversations of user U0ALICE: only the bot's") {
+			t.Errorf("test failures %q, want one saying other users' memberships are not modelled", msgs)
+		}
+	})
+
 	t.Run("no token configured", func(t *testing.T) {
 		rec := &recorder{TB: t}
 		if s := slackfake.New(rec, slackfake.Options{}); s != nil {
@@ -382,7 +472,7 @@ func TestStrict(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
-	want := []string{"auth.test", "chat.postEphemeral", "chat.postMessage", "chat.update", "conversations.info", "conversations.list", "usergroups.users.list"}
+	want := []string{"auth.test", "chat.postEphemeral", "chat.postMessage", "chat.update", "conversations.info", "conversations.list", "usergroups.users.list", "users.conversations"}
 	if diff := cmp.Diff(want, slackfake.Methods()); diff != "" {
 		t.Errorf("Methods (-want +got):\n%s", diff)
 	}
