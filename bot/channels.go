@@ -23,8 +23,9 @@ var _ ChannelLister = (*slack.Client)(nil)
 // default.
 const DefaultChannelRetries = 3
 
-// channelPageLimit is the page size asked of users.conversations.
-const channelPageLimit = 1000
+// channelPageLimit is the page size asked of users.conversations. Slack documents its limit
+// as an integer under 1000 (conversations.list allows 1000), so 999 is safe for both.
+const channelPageLimit = 999
 
 // ChannelResolver turns channel names and IDs from the configuration into channel IDs the
 // bot can post to. Its zero value is ready to use; ResolveChannels uses it.

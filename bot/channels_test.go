@@ -135,8 +135,8 @@ func TestResolveChannels(t *testing.T) {
 	prevCursor := "none"
 	for i, c := range fake.Calls("users.conversations") {
 		p := c.Params
-		if p.Get("types") != "public_channel,private_channel" || p.Get("exclude_archived") != "true" || p.Get("limit") != "1000" || p.Has("user") {
-			t.Errorf("page %d: %v, want the bot's public and private channels, archived excluded, limit 1000", i+1, p)
+		if p.Get("types") != "public_channel,private_channel" || p.Get("exclude_archived") != "true" || p.Get("limit") != "999" || p.Has("user") {
+			t.Errorf("page %d: %v, want the bot's public and private channels, archived excluded, limit 999", i+1, p)
 		}
 		if (i == 0) != (p.Get("cursor") == "") || p.Get("cursor") == prevCursor {
 			t.Errorf("page %d: cursor %q after %q: want none first, then the next one each time", i+1, p.Get("cursor"), prevCursor)
