@@ -128,6 +128,8 @@ type Pipeline struct {
 	leading  bool
 	version  string
 	lastScan time.Time
+	// unreadable is carried from load to every save (see storedState.Unreadable).
+	unreadable string
 	// rendered is the pod count each posted alert shows; reports the latest failing report
 	// of each open incident (what its alert shows: evidence, fix, restart button).
 	rendered map[incident.Key]int
@@ -152,7 +154,13 @@ const stateVersion = 1
 type storedState struct {
 	Version   int                 `json:"version"`
 	Incidents []incident.Incident `json:"incidents"`
+	// Unreadable keeps a stored state no one could read (edited by hand?), so that starting
+	// afresh loses nothing: an operator can look at it and delete the key.
+	Unreadable string `json:"unreadable,omitempty"`
 }
+
+// maxUnreadable bounds what is kept of an unreadable state, leaving room in the ConfigMap.
+const maxUnreadable = 64 << 10
 
 // NewPipeline checks the configuration and returns a pipeline.
 func NewPipeline(cfg PipelineConfig, deps PipelineDeps) (*Pipeline, error) {
@@ -348,10 +356,10 @@ func (p *Pipeline) load(ctx context.Context) error {
 	var st storedState
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &st); err != nil {
-			// A state no one can read is replaced on the next save; its alerts are not
-			// resolved, but nothing posts twice for the incidents still failing either.
-			p.log.ErrorContext(ctx, "alerts: stored incident state is not readable; starting afresh", "err", err)
-			st = storedState{}
+			// A state no one can read is kept beside the new one (its alerts are not
+			// resolved, but nothing posts twice for the incidents still failing either).
+			p.log.ErrorContext(ctx, "alerts: stored incident state is not readable; starting afresh and keeping it under \"unreadable\" in the state", "err", err, "bytes", len(raw))
+			st = storedState{Unreadable: string(raw[:min(len(raw), maxUnreadable)])}
 		} else if st.Version != stateVersion {
 			return fmt.Errorf("alerts: stored incident state has version %d, this pullcheck reads %d", st.Version, stateVersion)
 		}
@@ -360,6 +368,7 @@ func (p *Pipeline) load(ctx context.Context) error {
 	defer p.mu.Unlock()
 	p.tracker.Restore(st.Incidents)
 	p.version = version
+	p.unreadable = st.Unreadable
 	p.rendered = map[incident.Key]int{}
 	p.reports = map[incident.Key]*diagnosis.Report{}
 	p.retryAt = map[incident.Key]time.Time{}
@@ -815,7 +824,7 @@ func findingFor(r *diagnosis.Report, cause diagnosis.Cause) *diagnosis.Finding {
 // save writes the tracker's state. A conflict means another replica wrote it: this one is
 // no longer the only leader, so it takes the stored state and carries on from there.
 func (p *Pipeline) save(ctx context.Context) {
-	raw, err := json.Marshal(storedState{Version: stateVersion, Incidents: p.tracker.Snapshot()})
+	raw, err := json.Marshal(storedState{Version: stateVersion, Incidents: p.tracker.Snapshot(), Unreadable: p.unreadable})
 	if err != nil {
 		p.log.ErrorContext(ctx, "alerts: incident state not encoded", "err", err)
 		return
@@ -839,6 +848,7 @@ func (p *Pipeline) save(ctx context.Context) {
 	var st storedState
 	if err := json.Unmarshal(stored, &st); err == nil && (len(stored) == 0 || st.Version == stateVersion) {
 		p.tracker.Restore(st.Incidents)
+		p.unreadable = st.Unreadable
 	}
 	p.version = version
 }

@@ -600,3 +600,36 @@ func TestWatchDiagnosesOnlyNewPods(t *testing.T) {
 		t.Errorf("RunTerm() = %v", err)
 	}
 }
+
+// TestUnreadableStateIsKept: a state no one can read (edited by hand) is not lost: the new
+// state keeps it for an operator to inspect, across saves and leaders.
+func TestUnreadableStateIsKept(t *testing.T) {
+	f := newFixture(t)
+	garbage := `{"version":1,"incidents":[{"key": oops`
+	if _, err := f.store.Save(context.Background(), []byte(garbage), ""); err != nil {
+		t.Fatal(err)
+	}
+	p := f.pipeline(nil)
+	f.lead(p)
+	f.cluster.fail("shop", "web-1", "web", notFound)
+	f.scan(p)
+	check := func() {
+		t.Helper()
+		var st storedState
+		f.store.mu.Lock()
+		err := json.Unmarshal(f.store.state, &st)
+		f.store.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Unreadable != garbage || len(st.Incidents) != 1 {
+			t.Errorf("stored = %+v, want the new incident and the unreadable state kept", st)
+		}
+	}
+	check()
+	next := f.pipeline(nil)
+	f.lead(next)
+	f.clock.Step(time.Minute)
+	f.scan(next)
+	check()
+}
