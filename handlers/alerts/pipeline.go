@@ -254,20 +254,22 @@ func (p *Pipeline) RunTerm(ctx context.Context, started func()) error {
 			}
 			continue
 		}
-		d := time.Hour
-		if ok {
-			d = next.Sub(p.clock.Now())
-		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C():
 			default:
 			}
 		}
+		before := p.clock.Now()
+		d := time.Hour
+		if ok {
+			d = next.Sub(before)
+		}
 		timer.Reset(d)
-		// A fake clock stepped between reading it for d and Reset left the timer a step behind;
-		// look again, so that the step is not lost.
-		if ok && !next.After(p.clock.Now()) {
+		// Reset counts d from the clock's time at the call: a fake clock stepped since d was
+		// computed leaves the timer late by the step, so compute again. (A real clock moves
+		// by microseconds here; a pause of over a millisecond costs one more round.)
+		if p.clock.Since(before) > time.Millisecond {
 			continue
 		}
 		select {
