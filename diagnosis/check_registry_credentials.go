@@ -122,6 +122,7 @@ func credentialsEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) *Verd
 		if api.fix != nil {
 			w.Fixes = append(w.Fixes, *api.fix)
 		}
+		w.Verify = api.verify
 		return w
 	}
 	if ep := api.endpoint; ep != nil && ep.PolicyDenies != "" { // only an endpoint in use applies its policy

@@ -175,6 +175,19 @@ func TestCheckRegistryCredentialsEvidence(t *testing.T) {
 			restart:  true,
 		},
 		{
+			// The ecr.api endpoint is there, but the VPC's DNS hostnames are off: the credential
+			// provider resolves the public name and times out (DOMAIN §C10).
+			name:  "ecr.api endpoint's private DNS does not apply: VPC DNS hostnames off, no NAT",
+			facts: noAuth(nodeRole(allowed()), withNetwork("", allEndpoints()), withVPCDNS(Yes, No)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"cannot reach ecr.api in us-west-2", "VPC " + tVPC + " has enableDnsHostnames off"},
+			firstFix: `aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`,
+			notFixes: []string{"--enable-dns-support", "create-vpc-endpoint", "attach-role-policy"},
+			verify:   []string{"aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id " + tVPC + " --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text"},
+			alts:     []Cause{CauseRegistryCredentials},
+			restart:  true,
+		},
+		{
 			name:  "ecr.api endpoint's security group does not admit the node",
 			facts: noAuth(nodeRole(allowed()), withNetwork(tNAT, eps{"ecr.api": iface(tEpAPI, no443), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3)})),
 			cause: CauseRegistryUnreachable, conf: Confirmed,

@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -36,7 +37,8 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 	} else {
 		v.Notes = append(v.Notes, noteSGForPods)
 	}
-	path := networkEvidence(f, c, x, v)
+	netPath := networkEvidence(f, c, x, v)
+	path := netPath.reachable
 	if path == No {
 		return v
 	}
@@ -58,8 +60,14 @@ func checkUnreachable(f *Facts, c *Container) *Verdict {
 			fmt.Sprintf(`aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values="$SUBNET" --query 'RouteTables[].Routes[].[DestinationCidrBlock,DestinationPrefixListId,NatGatewayId,GatewayId,State]' --output text`, r),
 			fmt.Sprintf(`aws ec2 describe-vpc-endpoints --region %s --filters Name=vpc-id,Values="$VPC" --query 'VpcEndpoints[].[ServiceName,VpcEndpointType,State,PrivateDnsEnabled]' --output text`, r),
 		}})
-		// Endpoints serve only their own region, and are not missing when the evidence shows a path.
-		if path != Yes && !(c.Image.IsECR() && c.Image.Region != n.Region) {
+		// Endpoints serve only their own region, and are not missing when the evidence shows a
+		// path, or shows them there with only the VPC's DNS attributes unread.
+		if netPath.dnsUnread {
+			v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("Check that VPC %s has DNS support and DNS hostnames on: the endpoints' private DNS names resolve to them only with both", f.Network().VPC), Commands: []string{
+				fmt.Sprintf("aws ec2 describe-vpc-attribute --region %s --vpc-id %s --attribute enableDnsSupport --query EnableDnsSupport.Value --output text", r, f.Network().VPC),
+				fmt.Sprintf("aws ec2 describe-vpc-attribute --region %s --vpc-id %s --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text", r, f.Network().VPC),
+			}})
+		} else if path != Yes && !(c.Image.IsECR() && c.Image.Region != n.Region) {
 			v.Fixes = append(v.Fixes, Fix{Title: fmt.Sprintf("If there is no NAT route, add the ECR interface endpoints (private DNS on) and the S3 gateway endpoint in %s", r), Commands: []string{
 				fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name %s --subnet-ids "$SUBNET" --private-dns-enabled`, r, endpointService(r, "ecr.api")),
 				fmt.Sprintf(`aws ec2 create-vpc-endpoint --region %s --vpc-id "$VPC" --vpc-endpoint-type Interface --service-name %s --subnet-ids "$SUBNET" --private-dns-enabled`, r, endpointService(r, "ecr.dkr")),
@@ -86,15 +94,15 @@ func looksLikeTypoOfECR(host string) bool {
 // networkEvidence settles an ECR timeout with the node's route table and VPC endpoints: it
 // names the missing piece (NAT, the ecr.dkr endpoint, private DNS, a security group, the S3
 // gateway endpoint) and gives the change with real IDs. It returns what the evidence says of
-// the path: No when it settled v.
-func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
+// the path (reachable No when it settled v).
+func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) pathVerdict {
 	if !(c.Image.IsECR() || c.Signal.LayerBucket) || f.Network() == nil {
-		return Unknown
+		return pathVerdict{}
 	}
 	switch c.Signal.Kind {
 	case SigTimeout, SigNetUnreachable, SigRefused, SigDNS:
 	default:
-		return Unknown
+		return pathVerdict{}
 	}
 	suffix := "ecr.dkr"
 	if c.Signal.LayerBucket || c.Signal.Stage == StageFetch {
@@ -114,16 +122,19 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 		if path.fix != nil {
 			v.Fixes = append(v.Fixes, *path.fix)
 		}
+		if path.verify != "" {
+			v.Verify = path.verify
+		}
 		if suffix == "ecr.dkr" { // a private subnet needs all three endpoints
 			for _, other := range []string{"ecr.api", "s3"} {
 				if p := servicePath(f, c.Image.Region, other); p.reachable == No && p.fix != nil {
 					v.Evidence = append(v.Evidence, p.why)
-					v.Fixes = append(v.Fixes, *p.fix)
+					v.Fixes = appendNewCommands(v.Fixes, *p.fix)
 				}
 			}
 			v.Fixes = mergeEndpointGroupFixes(f, c.Image.Region, v.Fixes)
 		}
-		return No
+		return path
 	case Yes:
 		v.Evidence = append(v.Evidence, path.why+": the VPC side looks right, so look at network ACLs, the node's security group egress, a proxy, or DNS")
 	default:
@@ -131,7 +142,7 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 			v.Evidence = append(v.Evidence, path.why)
 		}
 	}
-	return path.reachable
+	return path
 }
 
 // mergeEndpointGroupFixes replaces the fixes that admit HTTPS from the node to the ecr.dkr and
@@ -140,6 +151,9 @@ func networkEvidence(f *Facts, c *Container, x cmdContext, v *Verdict) Tri {
 // (InvalidPermission.Duplicate), which stops the fix half-way.
 func mergeEndpointGroupFixes(f *Facts, region string, fixes []Fix) []Fix {
 	n := f.Network()
+	if len(vpcDNSOff(n)) > 0 { // the fixes turn the VPC's DNS on, not the groups
+		return fixes
+	}
 	var ids []string
 	drop := map[string]bool{}
 	for _, suffix := range []string{"ecr.dkr", "ecr.api"} {
@@ -168,6 +182,23 @@ func mergeEndpointGroupFixes(f *Facts, region string, fixes []Fix) []Fix {
 		}
 	}
 	return out
+}
+
+// appendNewCommands appends fx without the commands that fixes already run: one change can
+// open several paths (the VPC's DNS attributes), and is given once. A fix left without
+// commands is dropped.
+func appendNewCommands(fixes []Fix, fx Fix) []Fix {
+	var cmds []string
+	for _, c := range fx.Commands {
+		if !slices.ContainsFunc(fixes, func(old Fix) bool { return slices.Contains(old.Commands, c) }) {
+			cmds = append(cmds, c)
+		}
+	}
+	if len(cmds) == 0 {
+		return fixes
+	}
+	fx.Commands = cmds
+	return append(fixes, fx)
 }
 
 func suffixLabel(suffix string) string {

@@ -150,6 +150,65 @@ func TestCheckUnreachableEvidence(t *testing.T) {
 			restart:  true,
 		},
 		{
+			// DOMAIN §C10 "ecr.dkr endpoint exists but private DNS off": here the endpoints have
+			// private DNS on, but the VPC's DNS hostnames are off, so it does not apply.
+			name:  "endpoints with private DNS, VPC DNS hostnames off, no NAT",
+			facts: timeout(ecrImage, withNetwork("", allEndpoints()), withVPCDNS(Yes, No)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says: []string{
+				"Node " + tNode + " has no working path to the ECR registry (ecr.dkr) in us-west-2: VPC endpoint " + tEpDKR + " for com.amazonaws.us-west-2.ecr.dkr has private DNS on, but VPC " + tVPC + " has enableDnsHostnames off, so the endpoint's private DNS name does not apply: the service name resolves to public addresses, and route table " + tRouteTable + " of subnet " + tSubnet + " has no default route (no NAT gateway).",
+				"VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api has private DNS on, but VPC " + tVPC + " has enableDnsHostnames off",
+			},
+			firstFix: `aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`,
+			notFixes: []string{"--enable-dns-support", "create-vpc-endpoint", "modify-vpc-endpoint", "$VPC"},
+			verify:   []string{"aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id " + tVPC + " --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text"},
+			restart:  true,
+		},
+		{
+			// Both off: DNS support first (hostnames can be turned on only with it), one per call.
+			// The lookup itself times out: the VPC's resolver is off [inferred: Go's resolver
+			// error for a DNS server that does not answer].
+			name: "endpoints with private DNS, VPC DNS support and hostnames off, no NAT",
+			facts: newFacts(pullFailed("api", resolveErr(ecrImage, `failed to do request: Head "`+headURL(ecrImage)+`": dial tcp: lookup 111122223333.dkr.ecr.us-west-2.amazonaws.com on 10.0.0.2:53: read udp 10.0.12.34:41234->10.0.0.2:53: i/o timeout`)),
+				withNetwork("", allEndpoints()), withVPCDNS(No, No)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"VPC " + tVPC + " has enableDnsSupport and enableDnsHostnames off", "the Amazon-provided DNS server of the VPC is off"},
+			firstFix: `aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-support "{\"Value\":true}"`,
+			fixes:    []string{`aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`},
+			verify: []string{"--attribute enableDnsSupport --query EnableDnsSupport.Value --output text && aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id " + tVPC +
+				" --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text"},
+			restart: true,
+		},
+		{
+			// With NAT the public name works: the DNS attributes are not the cause.
+			name:  "endpoints with private DNS, VPC DNS hostnames off, NAT route",
+			facts: timeout(ecrImage, withNetwork(tNAT, allEndpoints()), withVPCDNS(Yes, No)),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:     []string{"has enableDnsHostnames off", "so the traffic takes the default route", "the VPC side looks right"},
+			notFixes: []string{"modify-vpc-attribute"},
+			restart:  true,
+		},
+		{
+			// ec2:DescribeVpcAttribute failed: do not claim the VPC side looks right.
+			name:  "endpoints with private DNS, VPC DNS attributes not read",
+			facts: timeout(ecrImage, withNetwork("", allEndpoints()), withVPCDNS(Unknown, Unknown)),
+			cause: CauseRegistryUnreachable, conf: Likely,
+			says:     []string{"the DNS attributes of VPC " + tVPC + " were not read"},
+			fixes:    []string{"aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id " + tVPC + " --attribute enableDnsHostnames"},
+			notFixes: []string{"modify-vpc-attribute", "create-vpc-endpoint"},
+			restart:  true,
+		},
+		{
+			// The VPC attributes come first: EC2 refuses private DNS on an endpoint without them.
+			name:  "no ecr.dkr endpoint, VPC DNS hostnames off, no NAT",
+			facts: timeout(ecrImage, withNetwork("", eps{"ecr.api": iface(tEpAPI), "s3": gateway(tEpS3)}), withVPCDNS(Yes, No)),
+			cause: CauseRegistryUnreachable, conf: Confirmed,
+			says:     []string{"VPC " + tVPC + " has no com.amazonaws.us-west-2.ecr.dkr endpoint", "VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api has private DNS on, but VPC " + tVPC + " has enableDnsHostnames off"},
+			firstFix: `aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`,
+			fixes:    []string{"--service-name com.amazonaws.us-west-2.ecr.dkr --subnet-ids " + tSubnet},
+			restart:  true,
+		},
+		{
 			name:  "layer bucket timeout: S3 gateway endpoint not on the node's route table",
 			facts: layerTimeout(withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR), "s3": gateway(tEpS3, offRouteTable)})),
 			cause: CauseRegistryUnreachable, conf: Confirmed,

@@ -148,8 +148,11 @@ type NetworkEvidence struct {
 	DefaultRoute string
 	// Endpoints are keyed by service suffix: ecr.api, ecr.dkr, s3.
 	Endpoints map[string]*VPCEndpoint
-	// DNSSupport is the VPC's enableDnsSupport attribute.
-	DNSSupport Tri
+	// DNSSupport and DNSHostnames are the VPC's enableDnsSupport and enableDnsHostnames
+	// attributes: an interface endpoint's private DNS name resolves to it only when both are
+	// on. Unknown when they were not read (they are read only for a VPC whose ECR interface
+	// endpoints have private DNS on).
+	DNSSupport, DNSHostnames Tri
 }
 
 // VPCEndpoint is one VPC endpoint and whether it serves the node.

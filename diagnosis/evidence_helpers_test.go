@@ -131,6 +131,11 @@ func withNetwork(defaultRoute string, endpoints eps) func(*Facts) {
 			endpoints = eps{}
 		}
 		cloudOf(f).Network = &NetworkEvidence{VPC: tVPC, Subnet: tSubnet, AZ: "us-west-2a", RouteTable: tRouteTable,
-			SecurityGroups: []string{tNodeSG, tClusterSG}, DefaultRoute: defaultRoute, Endpoints: endpoints, DNSSupport: Yes}
+			SecurityGroups: []string{tNodeSG, tClusterSG}, DefaultRoute: defaultRoute, Endpoints: endpoints, DNSSupport: Yes, DNSHostnames: Yes}
 	}
+}
+
+// withVPCDNS sets the VPC's enableDnsSupport and enableDnsHostnames attributes (after withNetwork).
+func withVPCDNS(support, hostnames Tri) func(*Facts) {
+	return func(f *Facts) { f.Cloud.Network.DNSSupport, f.Cloud.Network.DNSHostnames = support, hostnames }
 }

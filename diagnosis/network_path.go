@@ -10,9 +10,13 @@ type pathVerdict struct {
 	reachable Tri
 	why       string // evidence, naming the subnet, route table, endpoint, group
 	fix       *Fix   // the change that opens the path, with real IDs
+	verify    string // the command that shows the change took, when fix has one of its own
 	// endpoint is the VPC endpoint that carries the node's traffic to the service (its policy
 	// applies), or nil when the traffic takes the default route or the path is unknown.
 	endpoint *VPCEndpoint
+	// dnsUnread: the path runs through endpoint's private DNS name, and the VPC's DNS
+	// attributes that decide whether it resolves were not read.
+	dnsUnread bool
 }
 
 // endpointService is the VPC endpoint service name for a suffix (ecr.api, ecr.dkr, s3).
@@ -112,8 +116,10 @@ func servicePath(f *Facts, region, suffix string) pathVerdict {
 			return noRoute(why+", and "+routeWhy, nil)
 		case !ep.PrivateDNS && !egress:
 			return noRoute(fmt.Sprintf("VPC endpoint %s for %s has private DNS off, so the service name resolves to public addresses, and %s", ep.ID, svc, routeWhy),
-				&Fix{Title: fmt.Sprintf("Turn on private DNS for endpoint %s", ep.ID), Commands: []string{
-					fmt.Sprintf("aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id %s --private-dns-enabled", region, ep.ID)}})
+				needsVPCDNS(region, n, &Fix{Title: fmt.Sprintf("Turn on private DNS for endpoint %s", ep.ID), Commands: []string{
+					fmt.Sprintf("aws ec2 modify-vpc-endpoint --region %s --vpc-endpoint-id %s --private-dns-enabled", region, ep.ID)}}))
+		case ep.PrivateDNS && len(vpcDNSOff(n)) > 0:
+			return vpcDNSPath(n, ep, region, svc, egress, routeWhy, noRoute)
 		case ep.PrivateDNS && ep.AllowsNode443 == No:
 			// With private DNS the name resolves to the endpoint, so a NAT route does not help.
 			sg := firstOr(n.SecurityGroups, "")
@@ -128,6 +134,12 @@ func servicePath(f *Facts, region, suffix string) pathVerdict {
 			if ep.AllowsNode443 == Yes {
 				why += " and admits HTTPS from the node"
 			}
+			if n.DNSSupport == Unknown || n.DNSHostnames == Unknown {
+				// The endpoint most likely carries the traffic (endpoint stays set, so its
+				// policy is judged), but whether its name resolves to it was not read.
+				why += fmt.Sprintf(", but the DNS attributes of VPC %s were not read: the endpoint's private DNS name resolves to it only with enableDnsSupport and enableDnsHostnames on", n.VPC)
+				return pathVerdict{reachable: Unknown, why: why, endpoint: ep, dnsUnread: true}
+			}
 			return pathVerdict{reachable: Yes, why: why, endpoint: ep}
 		}
 	}
@@ -139,8 +151,81 @@ func servicePath(f *Facts, region, suffix string) pathVerdict {
 		sgArg = " --security-group-ids " + strings.Join(n.SecurityGroups, " ")
 	}
 	return noRoute(fmt.Sprintf("VPC %s has no %s endpoint and %s", n.VPC, svc, routeWhy),
-		&Fix{Title: fmt.Sprintf("Create the %s interface endpoint (private DNS on) in subnet %s", svc, n.Subnet), Commands: []string{
-			fmt.Sprintf("aws ec2 create-vpc-endpoint --region %s --vpc-id %s --vpc-endpoint-type Interface --service-name %s --subnet-ids %s%s --private-dns-enabled", region, n.VPC, svc, n.Subnet, sgArg)}})
+		needsVPCDNS(region, n, &Fix{Title: fmt.Sprintf("Create the %s interface endpoint (private DNS on) in subnet %s", svc, n.Subnet), Commands: []string{
+			fmt.Sprintf("aws ec2 create-vpc-endpoint --region %s --vpc-id %s --vpc-endpoint-type Interface --service-name %s --subnet-ids %s%s --private-dns-enabled", region, n.VPC, svc, n.Subnet, sgArg)}}))
+}
+
+// vpcDNSOff names the VPC's DNS attributes that are off, enableDnsSupport first (the order
+// in which they must be turned on). An interface endpoint's private DNS name resolves to the
+// endpoint only when both are on (AWS PrivateLink guide: "To use private DNS, you must enable
+// DNS hostnames and DNS resolution for your VPC"; DOMAIN §C10 decision rules).
+func vpcDNSOff(n *NetworkEvidence) []string {
+	var off []string
+	if n.DNSSupport == No {
+		off = append(off, "enableDnsSupport")
+	}
+	if n.DNSHostnames == No {
+		off = append(off, "enableDnsHostnames")
+	}
+	return off
+}
+
+// vpcDNSPath is the path to an interface endpoint with private DNS on in a VPC whose DNS
+// support or DNS hostnames are off: the endpoint's private DNS name does not apply, so the
+// node resolves the service's public name (DOMAIN §C10: "ecr.dkr endpoint exists but private
+// DNS off → name resolves to public IPs → same timeout without NAT").
+func vpcDNSPath(n *NetworkEvidence, ep *VPCEndpoint, region, svc string, egress bool, routeWhy string, noRoute func(string, *Fix) pathVerdict) pathVerdict {
+	off := vpcDNSOff(n)
+	why := fmt.Sprintf("VPC endpoint %s for %s has private DNS on, but VPC %s has %s off, so the endpoint's private DNS name does not apply", ep.ID, svc, n.VPC, strings.Join(off, " and "))
+	if n.DNSSupport == No {
+		// The Amazon-provided DNS server is off in the VPC: a node that uses it resolves
+		// nothing; one that uses other DNS servers (DHCP options, not read) gets public addresses.
+		why += " (the Amazon-provided DNS server of the VPC is off: the service name resolves only through other DNS servers, to public addresses)"
+	} else {
+		why += ": the service name resolves to public addresses"
+	}
+	if egress {
+		if n.DNSSupport == No { // the default route helps only if the node can resolve at all
+			return pathVerdict{reachable: Unknown, why: why + ", and " + routeWhy + ", which helps only if the node's DNS servers resolve public names"}
+		}
+		// The public name goes out through the default route; the endpoint (and its policy) is not used.
+		return pathVerdict{reachable: Yes, why: why + ", so the traffic takes the default route: " + routeWhy}
+	}
+	cmds, verify := vpcDNSCommands(region, n)
+	v := noRoute(why+", and "+routeWhy, &Fix{Title: vpcDNSFixTitle(n), Commands: cmds})
+	if v.reachable == No {
+		v.verify = verify
+	}
+	return v
+}
+
+func vpcDNSFixTitle(n *NetworkEvidence) string {
+	return fmt.Sprintf("Turn on %s of VPC %s (one attribute per call, DNS support first), so that the endpoints' private DNS names resolve to them", strings.Join(vpcDNSOff(n), " and "), n.VPC)
+}
+
+// vpcDNSCommands turn on the VPC's DNS attributes that are off, and verify reads them back.
+// The CLI takes one attribute per call, and DNS hostnames can be turned on only once DNS
+// support is on (EC2 API reference, ModifyVpcAttribute).
+func vpcDNSCommands(region string, n *NetworkEvidence) (cmds []string, verify string) {
+	flags := map[string]string{"enableDnsSupport": "--enable-dns-support", "enableDnsHostnames": "--enable-dns-hostnames"}
+	var reads []string
+	for _, attr := range vpcDNSOff(n) {
+		cmds = append(cmds, fmt.Sprintf(`aws ec2 modify-vpc-attribute --region %s --vpc-id %s %s "{\"Value\":true}"`, region, n.VPC, flags[attr]))
+		reads = append(reads, fmt.Sprintf("aws ec2 describe-vpc-attribute --region %s --vpc-id %s --attribute %s --query %s.Value --output text", region, n.VPC, attr, strings.ToUpper(attr[:1])+attr[1:]))
+	}
+	return cmds, strings.Join(reads, " && ")
+}
+
+// needsVPCDNS puts the commands that turn the VPC's DNS attributes on ahead of a fix that
+// turns an endpoint's private DNS on: EC2 refuses private DNS in a VPC without both.
+func needsVPCDNS(region string, n *NetworkEvidence, fix *Fix) *Fix {
+	cmds, _ := vpcDNSCommands(region, n)
+	if len(cmds) == 0 {
+		return fix
+	}
+	fix.Title += fmt.Sprintf(", after turning on %s of VPC %s (private DNS needs both)", strings.Join(vpcDNSOff(n), " and "), n.VPC)
+	fix.Commands = append(cmds, fix.Commands...)
+	return fix
 }
 
 func firstOr(list []string, def string) string {

@@ -181,6 +181,63 @@ func TestServicePath(t *testing.T) {
 			facts: newFacts(withNetwork("", eps{"ecr.api": iface(tEpAPI, func(e *VPCEndpoint) { e.AllowsNode443 = Unknown })})), suffix: "ecr.api",
 			want: Yes, says: []string{"VPC endpoint " + tEpAPI + " for com.amazonaws.us-west-2.ecr.api is available with private DNS"}, endpoint: tEpAPI,
 		},
+		// The VPC's DNS attributes (enableDnsSupport, enableDnsHostnames): private DNS needs both.
+		{
+			// DOMAIN §C10: the endpoint exists, but its private DNS name does not apply, so the
+			// node resolves the public name and, without NAT, times out.
+			name:  "VPC DNS hostnames off, no NAT",
+			facts: newFacts(withNetwork("", allEndpoints()), withVPCDNS(Yes, No)), suffix: "ecr.dkr",
+			want: No,
+			says: []string{"VPC endpoint " + tEpDKR + " for com.amazonaws.us-west-2.ecr.dkr has private DNS on, but VPC " + tVPC + " has enableDnsHostnames off, so the endpoint's private DNS name does not apply: the service name resolves to public addresses",
+				"has no default route (no NAT gateway)"},
+			fix: []string{`aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`},
+		},
+		{
+			name:  "VPC DNS support and hostnames off, no NAT",
+			facts: newFacts(withNetwork("", allEndpoints()), withVPCDNS(No, No)), suffix: "ecr.api",
+			want: No,
+			says: []string{"VPC " + tVPC + " has enableDnsSupport and enableDnsHostnames off", "the Amazon-provided DNS server of the VPC is off"},
+			fix:  []string{`--vpc-id ` + tVPC + ` --enable-dns-support "{\"Value\":true}"`, `--vpc-id ` + tVPC + ` --enable-dns-hostnames "{\"Value\":true}"`},
+		},
+		{
+			// The public name goes out through NAT: the endpoint (and its policy) is not used.
+			name:  "VPC DNS hostnames off, NAT route",
+			facts: newFacts(withNetwork(tNAT, eps{"ecr.dkr": iface(tEpDKR, denies("ecr:BatchGetImage"))}), withVPCDNS(Yes, No)), suffix: "ecr.dkr",
+			want: Yes, says: []string{"has enableDnsHostnames off", "so the traffic takes the default route", "sends 0.0.0.0/0 to " + tNAT},
+		},
+		{
+			// Without the Amazon-provided DNS server the NAT route helps only if other DNS
+			// servers resolve the name, and pullcheck does not read the DHCP options.
+			name:  "VPC DNS support off, NAT route",
+			facts: newFacts(withNetwork(tNAT, allEndpoints()), withVPCDNS(No, Yes)), suffix: "ecr.dkr",
+			want: Unknown, says: []string{"has enableDnsSupport off", "which helps only if the node's DNS servers resolve public names"},
+		},
+		{
+			// The gateway endpoint works by route, not by name.
+			name:  "VPC DNS off, S3 gateway endpoint on the route table",
+			facts: newFacts(withNetwork("", allEndpoints()), withVPCDNS(No, No)), suffix: "s3",
+			want: Yes, endpoint: tEpS3,
+		},
+		{
+			// ec2:DescribeVpcAttribute failed: the endpoint is probably in use, but whether its
+			// name resolves to it is not known.
+			name:  "VPC DNS attributes not read",
+			facts: newFacts(withNetwork("", allEndpoints()), withVPCDNS(Unknown, Unknown)), suffix: "ecr.dkr",
+			want: Unknown, says: []string{"is available with private DNS and admits HTTPS from the node, but the DNS attributes of VPC " + tVPC + " were not read"}, endpoint: tEpDKR,
+		},
+		{
+			// EC2 refuses private DNS on an endpoint in a VPC without both attributes on.
+			name:  "private DNS off and VPC DNS hostnames off, no NAT",
+			facts: newFacts(withNetwork("", eps{"ecr.api": iface(tEpAPI), "ecr.dkr": iface(tEpDKR, privateDNSOff)}), withVPCDNS(Yes, No)), suffix: "ecr.dkr",
+			want: No, says: []string{"has private DNS off"},
+			fix: []string{`--enable-dns-hostnames "{\"Value\":true}"`, "aws ec2 modify-vpc-endpoint --region us-west-2 --vpc-endpoint-id " + tEpDKR + " --private-dns-enabled", "after turning on enableDnsHostnames of VPC " + tVPC},
+		},
+		{
+			name:  "no ecr.dkr endpoint and VPC DNS hostnames off, no NAT",
+			facts: newFacts(withNetwork("", eps{"ecr.api": iface(tEpAPI)}), withVPCDNS(Yes, No)), suffix: "ecr.dkr",
+			want: No, says: []string{"has no com.amazonaws.us-west-2.ecr.dkr endpoint"},
+			fix: []string{`--enable-dns-hostnames "{\"Value\":true}"`, "--service-name com.amazonaws.us-west-2.ecr.dkr"},
+		},
 		// Regions.
 		{
 			name:  "China: cn.com.amazonaws service names",

@@ -127,6 +127,7 @@ func TestBatchingAndCaching(t *testing.T) {
 		"ec2:DescribeVpcEndpoints":          2,          // one per VPC
 		"ec2:DescribeSubnets":               1,          // only the first VPC has ECR interface endpoints
 		"ec2:DescribeSecurityGroups":        1,
+		"ec2:DescribeVpcAttribute":          2, // the first VPC's two DNS attributes (its endpoints have private DNS)
 	}
 	if diff := cmp.Diff(wantCalls, counts(e.srv)); diff != "" {
 		t.Errorf("calls of the first scan (-want +got):\n%s", diff)

@@ -49,6 +49,7 @@ func TestWorkedExampleEvidence(t *testing.T) {
 		"ecr:GetRepositoryPolicy": 1, "ecr:DescribePullThroughCacheRules": 1, "sts:GetCallerIdentity": 1,
 		"ec2:DescribeInstances": 1, "iam:GetInstanceProfile": 1, "iam:ListAttachedRolePolicies": 1, "iam:SimulatePrincipalPolicy": 1,
 		"ec2:DescribeRouteTables": 1, "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeSubnets": 1, "ec2:DescribeSecurityGroups": 1,
+		"ec2:DescribeVpcAttribute": 2, // enableDnsSupport and enableDnsHostnames, one call each
 	}
 	if diff := cmp.Diff(wantCalls, counts(e.srv)); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)

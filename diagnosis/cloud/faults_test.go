@@ -68,6 +68,8 @@ func TestFaultsRetried(t *testing.T) {
 		{"ec2:DescribeVpcEndpoints", awsfake.Throttle},
 		{"ec2:DescribeSubnets", awsfake.ServerError},
 		{"ec2:DescribeSecurityGroups", awsfake.Throttle},
+		{"ec2:DescribeVpcAttribute", awsfake.Throttle},
+		{"ec2:DescribeVpcAttribute", awsfake.ServerError},
 		{"iam:GetInstanceProfile", awsfake.Throttle},
 		{"iam:ListAttachedRolePolicies", awsfake.ServerError},
 		{"iam:SimulatePrincipalPolicy", awsfake.Throttle},
@@ -153,6 +155,14 @@ var (
 	profileGone = func(c *diagnosis.CloudEvidence) {
 		c.Principal = &diagnosis.PrincipalEvidence{Kind: "node-role", InstanceProfileARN: tProfileARN, IMDSEnabled: diagnosis.Yes}
 		each(c, func(ev *diagnosis.ECRImageEvidence) { ev.Policy = nil })
+	}
+	// endpointsGone is the network evidence without the VPC's endpoints (nor, then, its DNS attributes).
+	endpointsGone = func(c *diagnosis.CloudEvidence) {
+		c.Network.Endpoints = map[string]*diagnosis.VPCEndpoint{}
+		c.Network.DNSSupport, c.Network.DNSHostnames = diagnosis.Unknown, diagnosis.Unknown
+	}
+	dnsGone = func(c *diagnosis.CloudEvidence) {
+		c.Network.DNSSupport, c.Network.DNSHostnames = diagnosis.Unknown, diagnosis.Unknown
 	}
 	fargateRoleGone = func(c *diagnosis.CloudEvidence) {
 		c.Principal = nil
@@ -292,8 +302,15 @@ func faultCases() []faultCase {
 		{
 			name:   "denied ec2:DescribeVpcEndpoints",
 			setup:  func(sc *awsfake.Scenario) { sc.Denied["ec2:DescribeVpcEndpoints"] = true },
-			mutate: func(a, _ *diagnosis.CloudEvidence) { a.Network.Endpoints = map[string]*diagnosis.VPCEndpoint{} },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { endpointsGone(a) },
 			skips:  [2][]diagnosis.Skip{{denied("ec2:DescribeVpcEndpoints", "network-endpoints", "")}, nil},
+		},
+		{
+			// The endpoints are read; whether their private DNS applies is not known.
+			name:   "denied ec2:DescribeVpcAttribute",
+			setup:  func(sc *awsfake.Scenario) { sc.Denied["ec2:DescribeVpcAttribute"] = true },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { dnsGone(a) },
+			skips:  [2][]diagnosis.Skip{{denied("ec2:DescribeVpcAttribute", "network-dns", "")}, nil},
 		},
 		{
 			name:  "denied ec2:DescribeSubnets",
@@ -343,8 +360,13 @@ func faultCases() []faultCase {
 		},
 		{
 			name: "slow ec2:DescribeVpcEndpoints", slow: "ec2:DescribeVpcEndpoints", slowN: 1,
-			mutate: func(a, _ *diagnosis.CloudEvidence) { a.Network.Endpoints = map[string]*diagnosis.VPCEndpoint{} },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { endpointsGone(a) },
 			skips:  [2][]diagnosis.Skip{{late("ec2:DescribeVpcEndpoints", "network-endpoints", ec2Host)}, nil},
+		},
+		{
+			name: "slow ec2:DescribeVpcAttribute", slow: "ec2:DescribeVpcAttribute", slowN: 2, // both attributes
+			mutate: func(a, _ *diagnosis.CloudEvidence) { dnsGone(a) },
+			skips:  [2][]diagnosis.Skip{{late("ec2:DescribeVpcAttribute", "network-dns", ec2Host)}, nil},
 		},
 		{
 			name: "slow kms:DescribeKey", slow: "kms:DescribeKey", slowN: 1,

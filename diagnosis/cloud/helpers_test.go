@@ -303,6 +303,7 @@ func exampleNetwork() *diagnosis.NetworkEvidence {
 		VPC: awsfake.ExampleVpcID, Subnet: awsfake.ExampleSubnetID, AZ: tZone, RouteTable: awsfake.ExampleRouteTableID,
 		SecurityGroups: []string{awsfake.ExampleNodeSG},
 		DefaultRoute:   awsfake.ExampleNatGatewayID,
+		DNSSupport:     diagnosis.Yes, DNSHostnames: diagnosis.Yes,
 		Endpoints: map[string]*diagnosis.VPCEndpoint{
 			"ecr.api": {ID: awsfake.ExampleECRAPIEndpoint, Type: "Interface", State: "available", PrivateDNS: true, InNodeAZ: diagnosis.Yes, AllowsNode443: diagnosis.Yes},
 			"ecr.dkr": {ID: awsfake.ExampleECRDKREndpoint, Type: "Interface", State: "available", PrivateDNS: true, InNodeAZ: diagnosis.Yes, AllowsNode443: diagnosis.Yes},

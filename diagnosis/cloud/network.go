@@ -1,7 +1,9 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -31,13 +33,15 @@ type groupRule struct {
 }
 
 // vpcInfo is one VPC's endpoints with the availability zones of their subnets and the
-// ingress rules of their security groups: one read per VPC, shared by every node in it.
-// subnetAZ and rules are nil when they could not be read (skips says why).
+// ingress rules of their security groups, and its DNS attributes: one read per VPC, shared by
+// every node in it. subnetAZ and rules are nil, and dnsSupport and dnsHostnames Unknown, when
+// they could not be read (skips says why).
 type vpcInfo struct {
-	endpoints []endpointInfo
-	subnetAZ  map[string]string
-	rules     map[string][]groupRule
-	skips     []diagnosis.Skip
+	endpoints                []endpointInfo
+	subnetAZ                 map[string]string
+	rules                    map[string][]groupRule
+	dnsSupport, dnsHostnames diagnosis.Tri
+	skips                    []diagnosis.Skip
 }
 
 // network reads the node's route table and its VPC's endpoints for ECR and S3, with the
@@ -66,6 +70,9 @@ func (g *Gatherer) network(ctx context.Context, w *podWork) {
 		w.skip(skipFor("network-routes", "ec2:DescribeRouteTables", "", endpoint, rtErr))
 	} else {
 		ev.RouteTable, ev.DefaultRoute = rt.table, rt.defaultRoute
+	}
+	if vpcErr == nil {
+		ev.DNSSupport, ev.DNSHostnames = vpc.dnsSupport, vpc.dnsHostnames
 	}
 	policies := map[string]string{}
 	if vpcErr != nil {
@@ -144,7 +151,9 @@ func (g *Gatherer) subnetRoutes(ctx context.Context, ec *ec2.Client, in *instanc
 	})
 }
 
-// vpc reads a VPC's endpoints, then, in one call each, their subnets and security groups.
+// vpc reads a VPC's endpoints, then, in one call each, their subnets and security groups and,
+// when an ECR interface endpoint has private DNS on, the VPC's two DNS attributes (its name
+// resolves to it only with both on).
 func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id, endpoint string) (*vpcInfo, error) {
 	return g.vpcs.get(ctx, id, func(ctx context.Context) (*vpcInfo, error) {
 		info := &vpcInfo{subnetAZ: map[string]string{}, rules: map[string][]groupRule{}}
@@ -169,15 +178,27 @@ func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id, endpoint string)
 			}
 		}
 		var subnets, groups []string
+		privateDNS := false
 		for _, e := range info.endpoints {
 			if s := endpointSuffix(e.service, ""); s != "ecr.api" && s != "ecr.dkr" {
 				continue // only the ECR interface endpoints need their subnets and groups
 			}
 			subnets = appendNew(subnets, e.subnets...)
 			groups = appendNew(groups, e.groups...)
+			if e.privateDNS && e.state != "deleted" && e.state != "rejected" {
+				privateDNS = true
+			}
 		}
 		var wg sync.WaitGroup
-		var subErr, sgErr error
+		var subErr, sgErr, supportErr, hostnamesErr error
+		if privateDNS {
+			wg.Go(func() {
+				info.dnsSupport, supportErr = g.vpcAttribute(ctx, ec, id, ec2types.VpcAttributeNameEnableDnsSupport)
+			})
+			wg.Go(func() {
+				info.dnsHostnames, hostnamesErr = g.vpcAttribute(ctx, ec, id, ec2types.VpcAttributeNameEnableDnsHostnames)
+			})
+		}
 		if len(subnets) > 0 {
 			wg.Go(func() {
 				var out *ec2.DescribeSubnetsOutput
@@ -225,8 +246,33 @@ func (g *Gatherer) vpc(ctx context.Context, ec *ec2.Client, id, endpoint string)
 			info.rules = nil
 			info.skips = append(info.skips, skipFor("network-endpoints", "ec2:DescribeSecurityGroups", "", endpoint, sgErr))
 		}
+		if err := cmp.Or(supportErr, hostnamesErr); err != nil {
+			// One skip for the pair: the same call, needing the same.
+			info.skips = append(info.skips, skipFor("network-dns", "ec2:DescribeVpcAttribute", "", endpoint, err))
+		}
 		return info, nil
 	})
+}
+
+// vpcAttribute reads one of a VPC's boolean DNS attributes (enableDnsSupport or
+// enableDnsHostnames: DescribeVpcAttribute takes one attribute per call).
+func (g *Gatherer) vpcAttribute(ctx context.Context, ec *ec2.Client, id string, attr ec2types.VpcAttributeName) (diagnosis.Tri, error) {
+	var out *ec2.DescribeVpcAttributeOutput
+	err := g.call(ctx, func(ctx context.Context) (err error) {
+		out, err = ec.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(id), Attribute: attr})
+		return err
+	})
+	if err != nil {
+		return diagnosis.Unknown, fmt.Errorf("describe %s of %s: %w", attr, id, err)
+	}
+	v := out.EnableDnsSupport
+	if attr == ec2types.VpcAttributeNameEnableDnsHostnames {
+		v = out.EnableDnsHostnames
+	}
+	if v == nil || v.Value == nil {
+		return diagnosis.Unknown, nil
+	}
+	return triOf(*v.Value), nil
 }
 
 func (g *Gatherer) routeTables(ctx context.Context, ec *ec2.Client, filters []ec2types.Filter) ([]ec2types.RouteTable, error) {

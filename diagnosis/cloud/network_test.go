@@ -72,9 +72,13 @@ func TestNetworkPath(t *testing.T) {
 			want: func(n *diagnosis.NetworkEvidence) { delete(n.Endpoints, "s3") },
 		},
 		{
+			// Without an endpoint whose private DNS could apply, the DNS attributes are not read.
 			name:  "no endpoints at all",
 			setup: func(sc *awsfake.Scenario) { sc.VpcEndpoints = nil },
-			want:  func(n *diagnosis.NetworkEvidence) { n.Endpoints = map[string]*diagnosis.VPCEndpoint{} },
+			want: func(n *diagnosis.NetworkEvidence) {
+				n.Endpoints = map[string]*diagnosis.VPCEndpoint{}
+				n.DNSSupport, n.DNSHostnames = diagnosis.Unknown, diagnosis.Unknown
+			},
 		},
 		{
 			name: "private DNS off",
@@ -83,7 +87,29 @@ func TestNetworkPath(t *testing.T) {
 			},
 			want: func(n *diagnosis.NetworkEvidence) {
 				n.Endpoints["ecr.api"].PrivateDNS, n.Endpoints["ecr.dkr"].PrivateDNS = false, false
+				n.DNSSupport, n.DNSHostnames = diagnosis.Unknown, diagnosis.Unknown
 			},
+		},
+		{
+			name: "private DNS on one endpoint only: the attributes are read",
+			setup: func(sc *awsfake.Scenario) {
+				forEndpoint(sc, awsfake.ExampleECRAPIEndpoint, func(e *awsfake.VpcEndpoint) { e.PrivateDNSEnabled = false })
+			},
+			want: func(n *diagnosis.NetworkEvidence) { n.Endpoints["ecr.api"].PrivateDNS = false },
+		},
+		{
+			// DOMAIN C10: the endpoints have private DNS, but it does not apply in this VPC.
+			name:  "VPC DNS hostnames off",
+			setup: func(sc *awsfake.Scenario) { sc.VPC(awsfake.ExampleVpcID).EnableDNSHostnames = false },
+			want:  func(n *diagnosis.NetworkEvidence) { n.DNSHostnames = diagnosis.No },
+		},
+		{
+			name: "VPC DNS support and hostnames off",
+			setup: func(sc *awsfake.Scenario) {
+				v := sc.VPC(awsfake.ExampleVpcID)
+				v.EnableDNSSupport, v.EnableDNSHostnames = false, false
+			},
+			want: func(n *diagnosis.NetworkEvidence) { n.DNSSupport, n.DNSHostnames = diagnosis.No, diagnosis.No },
 		},
 		{
 			name: "endpoint pending",

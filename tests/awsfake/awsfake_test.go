@@ -786,6 +786,84 @@ func TestSDKOperations(t *testing.T) {
 			want: true,
 		},
 		{
+			// EC2 API reference: <DescribeVpcAttributeResponse><requestId/><vpcId/><enableDnsHostnames><value>false</value>…
+			name:  "ec2 DescribeVpcAttribute enableDnsHostnames off",
+			setup: func(sc *Scenario) { sc.VPC(ExampleVpcID).EnableDNSHostnames = false },
+			call: func(ctx context.Context, c clients) (any, error) {
+				out, err := c.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(ExampleVpcID), Attribute: ec2types.VpcAttributeNameEnableDnsHostnames})
+				if err != nil {
+					return nil, err
+				}
+				return []any{aws.ToString(out.VpcId), aws.ToBool(out.EnableDnsHostnames.Value), out.EnableDnsSupport == nil}, nil
+			},
+			want: []any{ExampleVpcID, false, true},
+		},
+		{
+			name: "ec2 DescribeVpcAttribute of a missing VPC",
+			call: func(ctx context.Context, c clients) (any, error) {
+				return c.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String("vpc-0000000000000000f"), Attribute: ec2types.VpcAttributeNameEnableDnsSupport})
+			},
+			wantCode: "InvalidVpcID.NotFound",
+		},
+		{
+			name: "ec2 ModifyVpcAttribute: DNS support, then DNS hostnames",
+			setup: func(sc *Scenario) {
+				v := sc.VPC(ExampleVpcID)
+				v.EnableDNSSupport, v.EnableDNSHostnames = false, false
+			},
+			call: func(ctx context.Context, c clients) (any, error) {
+				var got []bool
+				for _, in := range []*ec2.ModifyVpcAttributeInput{
+					{VpcId: aws.String(ExampleVpcID), EnableDnsSupport: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}},
+					{VpcId: aws.String(ExampleVpcID), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}},
+				} {
+					if _, err := c.ec2.ModifyVpcAttribute(ctx, in); err != nil {
+						return nil, err
+					}
+				}
+				for _, a := range []ec2types.VpcAttributeName{ec2types.VpcAttributeNameEnableDnsSupport, ec2types.VpcAttributeNameEnableDnsHostnames} {
+					out, err := c.ec2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(ExampleVpcID), Attribute: a})
+					if err != nil {
+						return nil, err
+					}
+					v := out.EnableDnsSupport
+					if v == nil {
+						v = out.EnableDnsHostnames
+					}
+					got = append(got, aws.ToBool(v.Value))
+				}
+				return got, nil
+			},
+			want: []bool{true, true},
+		},
+		{
+			name:  "ec2 ModifyVpcAttribute: DNS hostnames need DNS support",
+			setup: func(sc *Scenario) { sc.VPC(ExampleVpcID).EnableDNSSupport = false },
+			call: func(ctx context.Context, c clients) (any, error) {
+				return c.ec2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(ExampleVpcID), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}})
+			},
+			wantCode: "InvalidParameterCombination",
+		},
+		{
+			name: "ec2 ModifyVpcAttribute: one attribute per request",
+			call: func(ctx context.Context, c clients) (any, error) {
+				on := &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+				return c.ec2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(ExampleVpcID), EnableDnsSupport: on, EnableDnsHostnames: on})
+			},
+			wantCode: "InvalidParameterCombination",
+		},
+		{
+			name: "ec2 ModifyVpcEndpoint: private DNS needs the VPC's DNS attributes",
+			setup: func(sc *Scenario) {
+				sc.VPC(ExampleVpcID).EnableDNSHostnames = false
+				sc.VpcEndpoint(ExampleECRDKREndpoint).PrivateDNSEnabled = false
+			},
+			call: func(ctx context.Context, c clients) (any, error) {
+				return c.ec2.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: aws.String(ExampleECRDKREndpoint), PrivateDnsEnabled: aws.Bool(true)})
+			},
+			wantCode: "InvalidParameter",
+		},
+		{
 			name: "ec2 DescribePrefixLists",
 			call: func(ctx context.Context, c clients) (any, error) {
 				out, err := c.ec2.DescribePrefixLists(ctx, &ec2.DescribePrefixListsInput{Filters: []ec2types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.us-west-2.s3"}}}})
@@ -1519,6 +1597,23 @@ aws ec2 describe-security-group-rules --region us-west-2 --filters Name=group-id
 				}
 				if got := len(sc.VpcEndpoints); got != 2 {
 					t.Errorf("%d endpoints, want 2", got)
+				}
+			},
+		},
+		{
+			name: "VPC DNS attribute fixes, one attribute per call",
+			setup: func(sc *Scenario) {
+				v := sc.VPC(ExampleVpcID)
+				v.EnableDNSSupport, v.EnableDNSHostnames = false, false
+			},
+			script: `aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890 --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text
+aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890 --enable-dns-support "{\"Value\":true}"
+aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890 --enable-dns-hostnames "{\"Value\":true}"
+aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890 --attribute enableDnsSupport --query EnableDnsSupport.Value --output text && aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890 --attribute enableDnsHostnames --query EnableDnsHostnames.Value --output text`,
+			want: "False\nTrue\nTrue\n",
+			check: func(t *testing.T, sc *Scenario) {
+				if v := sc.VPC(ExampleVpcID); !v.EnableDNSSupport || !v.EnableDNSHostnames {
+					t.Errorf("VPC %+v, want DNS support and hostnames on", v)
 				}
 			},
 		},

@@ -18,6 +18,7 @@ var ec2Handlers = map[string]handler{
 	"DescribeSecurityGroups":        (*Server).ec2DescribeSecurityGroups,
 	"DescribeSecurityGroupRules":    (*Server).ec2DescribeSecurityGroupRules,
 	"DescribeVpcAttribute":          (*Server).ec2DescribeVpcAttribute,
+	"ModifyVpcAttribute":            (*Server).ec2ModifyVpcAttribute,
 	"DescribePrefixLists":           (*Server).ec2DescribePrefixLists,
 	"CreateVpcEndpoint":             (*Server).ec2CreateVpcEndpoint,
 	"ModifyVpcEndpoint":             (*Server).ec2ModifyVpcEndpoint,
@@ -598,6 +599,9 @@ func (s *Server) ec2CreateVpcEndpoint(req *request) (any, error) {
 	if v, ok := formBool(f, "PrivateDnsEnabled"); ok {
 		e.PrivateDNSEnabled = v
 	}
+	if err := privateDNSAllowed(vpc, e); err != nil {
+		return nil, err
+	}
 	for _, sn := range e.SubnetIDs {
 		if s.sc.Subnet(sn) == nil {
 			return nil, errorf(400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", sn)
@@ -691,10 +695,24 @@ func (s *Server) ec2ModifyVpcEndpoint(req *request) (any, error) {
 	if reset, _ := formBool(f, "ResetPolicy"); reset {
 		e.PolicyDocument = fullAccessPolicy
 	}
-	if v, ok := formBool(f, "PrivateDnsEnabled"); ok {
+	if v, ok := formBool(f, "PrivateDnsEnabled"); ok && v != e.PrivateDNSEnabled {
+		if err := privateDNSAllowed(s.sc.VPC(e.VpcID), &VpcEndpoint{Type: e.Type, PrivateDNSEnabled: v}); err != nil {
+			return nil, err
+		}
 		e.PrivateDNSEnabled = v
 	}
 	return &ec2Return{Return: true}, nil
+}
+
+// privateDNSAllowed refuses private DNS on an interface endpoint in a VPC whose DNS support
+// or DNS hostnames are off, as EC2 does (PrivateLink guide: "To use private DNS, you must
+// enable DNS hostnames and DNS resolution for your VPC"). The error code and message are
+// inferred, not copied from a captured EC2 response.
+func privateDNSAllowed(vpc *VPC, e *VpcEndpoint) error {
+	if vpc == nil || e.Type != "Interface" || !e.PrivateDNSEnabled || vpc.EnableDNSSupport && vpc.EnableDNSHostnames {
+		return nil
+	}
+	return errorf(400, "InvalidParameter", "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for %s", vpc.ID)
 }
 
 // ---- security groups ----
@@ -1066,6 +1084,43 @@ func (s *Server) ec2DescribeVpcAttribute(req *request) (any, error) {
 		return nil, errorf(400, "InvalidParameterValue", "Value (%s) for parameter attribute is invalid. Unknown attribute.", a)
 	}
 	return out, nil
+}
+
+// ec2ModifyVpcAttribute changes one attribute per request, as EC2 requires ("You cannot
+// modify the DNS resolution and DNS hostnames attributes in the same request"), and turns DNS
+// hostnames on only with DNS support on ("You can only enable DNS hostnames if you've
+// enabled DNS support"), both from the EC2 API reference. The error codes and messages for
+// these two refusals are inferred.
+func (s *Server) ec2ModifyVpcAttribute(req *request) (any, error) {
+	f := req.form
+	v := s.sc.VPC(f.Get("VpcId"))
+	if v == nil || v.Region != req.region {
+		return nil, errorf(400, "InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", f.Get("VpcId"))
+	}
+	support, hasSupport := formBool(f, "EnableDnsSupport.Value")
+	hostnames, hasHostnames := formBool(f, "EnableDnsHostnames.Value")
+	_, hasNAU := formBool(f, "EnableNetworkAddressUsageMetrics.Value")
+	switch n := btoi(hasSupport) + btoi(hasHostnames) + btoi(hasNAU); {
+	case n == 0:
+		return nil, errorf(400, "MissingParameter", "The request must contain exactly one attribute to modify")
+	case n > 1:
+		return nil, errorf(400, "InvalidParameterCombination", "Only one attribute can be modified at a time")
+	case hasSupport:
+		v.EnableDNSSupport = support
+	case hasHostnames:
+		if hostnames && !v.EnableDNSSupport {
+			return nil, errorf(400, "InvalidParameterCombination", "enableDnsHostnames requires enableDnsSupport to be true for %s", v.ID)
+		}
+		v.EnableDNSHostnames = hostnames
+	}
+	return &ec2Return{Return: true}, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type ec2PrefixList struct {

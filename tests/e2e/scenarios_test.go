@@ -91,6 +91,13 @@ func endpointFor(sc *awsfake.Scenario, suffix string) *awsfake.VpcEndpoint {
 	return nil
 }
 
+// vpcDNSOn checks that the fixes turned the VPC's DNS support and DNS hostnames on.
+func vpcDNSOn(t *testing.T, sc *awsfake.Scenario) {
+	if v := sc.VPC(awsfake.ExampleVpcID); !v.EnableDNSSupport || !v.EnableDNSHostnames {
+		t.Errorf("after the fixes VPC %s has DNS support %v and DNS hostnames %v, want both on", v.ID, v.EnableDNSSupport, v.EnableDNSHostnames)
+	}
+}
+
 func keyEnabled(t *testing.T, sc *awsfake.Scenario) {
 	if got := sc.KMSKey(awsfake.ExampleKMSKeyID).State; got != "Enabled" {
 		t.Errorf("after the fixes the key is %s, want Enabled", got)
@@ -118,7 +125,7 @@ func one(w want) map[string]want { return map[string]want{"api": w} }
 var ecrOnEC2 = []string{"sts:GetCallerIdentity", "ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:GetRepositoryPolicy",
 	"ecr:DescribePullThroughCacheRules", "ecr:GetAuthorizationToken", "ec2:DescribeInstances", "iam:GetInstanceProfile",
 	"iam:ListAttachedRolePolicies", "iam:SimulatePrincipalPolicy", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints",
-	"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}
+	"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute"}
 
 func scenarios() []scenario {
 	return []scenario{
@@ -404,6 +411,57 @@ func scenarios() []scenario {
 					t.Error("after the fixes the ecr.dkr endpoint still has private DNS off")
 				}
 			},
+		},
+		{
+			// DOMAIN C10: the endpoints have private DNS on, but it does not apply in a VPC with
+			// DNS hostnames off: the node resolves ECR's public name and, without NAT, times out.
+			name: "registry-unreachable: the VPC has DNS hostnames off and there is no NAT",
+			spec: pod(container("api", apiImage)),
+			aws: func(sc *awsfake.Scenario) {
+				withoutNAT(sc)
+				sc.VPC(awsfake.ExampleVpcID).EnableDNSHostnames = false
+			},
+			kube: failing(timeoutTo(apiImage)),
+			want: one(want{cause: diagnosis.CauseRegistryUnreachable, confidence: diagnosis.Confirmed,
+				summary:  "has private DNS on, but VPC " + awsfake.ExampleVpcID + " has enableDnsHostnames off",
+				evidence: []string{"VPC endpoint " + awsfake.ExampleECRAPIEndpoint + " for com.amazonaws.us-west-2.ecr.api has private DNS on"},
+				fixes:    []string{`aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + awsfake.ExampleVpcID + ` --enable-dns-hostnames "{\"Value\":true}"`}}),
+			calls: []string{"ec2:DescribeVpcAttribute"},
+			fixed: vpcDNSOn,
+		},
+		{
+			// Both attributes off: the fix turns DNS support on first (EC2 turns DNS hostnames on
+			// only with it), one attribute per call. The VPC's resolver does not answer, so the
+			// lookup itself times out [inferred: Go's resolver error for a silent DNS server].
+			name: "registry-unreachable: the VPC has DNS support and hostnames off and there is no NAT",
+			spec: pod(container("api", apiImage)),
+			aws: func(sc *awsfake.Scenario) {
+				withoutNAT(sc)
+				v := sc.VPC(awsfake.ExampleVpcID)
+				v.EnableDNSSupport, v.EnableDNSHostnames = false, false
+			},
+			kube: failing(failedToPull(apiImage, `failed to do request: Head "https://`+ecrHost+`/v2/payments/api/manifests/1.8.1": dial tcp: lookup `+ecrHost+` on 10.0.0.2:53: read udp 10.0.12.34:41234->10.0.0.2:53: i/o timeout`)),
+			want: one(want{cause: diagnosis.CauseRegistryUnreachable, confidence: diagnosis.Confirmed,
+				summary: "has enableDnsSupport and enableDnsHostnames off",
+				fixes: []string{`aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + awsfake.ExampleVpcID + ` --enable-dns-support "{\"Value\":true}"`,
+					`aws ec2 modify-vpc-attribute --region us-west-2 --vpc-id ` + awsfake.ExampleVpcID + ` --enable-dns-hostnames "{\"Value\":true}"`}}),
+			fixed: vpcDNSOn,
+		},
+		{
+			// The bot may not read the VPC's DNS attributes: the report says the path is not
+			// known, lists the skip, and gives the commands that read them.
+			name: "partial: the bot may not call ec2:DescribeVpcAttribute",
+			spec: pod(container("api", apiImage)),
+			aws: func(sc *awsfake.Scenario) {
+				withoutNAT(sc)
+				sc.VPC(awsfake.ExampleVpcID).EnableDNSHostnames = false
+				sc.Denied["ec2:DescribeVpcAttribute"] = true
+			},
+			kube: failing(timeoutTo(apiImage)),
+			want: one(want{cause: diagnosis.CauseRegistryUnreachable, confidence: diagnosis.Likely, summary: "timed out connecting to " + ecrHost,
+				evidence: []string{"the DNS attributes of VPC " + awsfake.ExampleVpcID + " were not read"},
+				fixes:    []string{"aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id " + awsfake.ExampleVpcID + " --attribute enableDnsHostnames"}}),
+			skips: map[string]string{"network-dns": "ec2:DescribeVpcAttribute"},
 		},
 		{
 			name: "endpoint-policy-denied: the S3 endpoint policy leaves out the layer bucket",
