@@ -45,10 +45,60 @@ func TestCheckKMSEvidence(t *testing.T) {
 	keyIn := func(state string) *Facts {
 		return newFacts(pullFailed("api", kms), withECR(ecrImage, ECRImageEvidence{RepositoryExists: Yes, ImageExists: Yes, EncryptionType: "KMS", KMSKey: tKMSKey, KMSKeyState: state}))
 	}
+	// grant is an enabled key whose grants were read: ECR's grant for the repository is there or not.
+	grant := func(image string, present Tri, mods ...func(*Facts)) *Facts {
+		ev := ECRImageEvidence{RepositoryExists: Yes, ImageExists: Yes, EncryptionType: "KMS", KMSKey: tKMSKey, KMSKeyState: "Enabled", KMSGrant: present, KMSGrants: 2}
+		if present == Yes {
+			ev.KMSGrantID = "0c1d2e3f"
+		}
+		msg := layerErr(image, "unexpected status code "+layerURL+": 403 Forbidden - Server message: AccessDenied: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
+		return newFacts(append([]func(*Facts){withImage("api", image), pullFailed("api", msg), withECR(image, ev)}, mods...)...)
+	}
+	const byDigest = "111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
 	runCheckCases(t, checkKMS, []checkCase{
 		{
-			// The key is fine: ECR's grant is the suspect; a new repository gets new grants.
-			name:  "key enabled: the grant",
+			// DOMAIN C11: the key is enabled and kms:ListGrants shows no grant to ECR for the
+			// repository: the grant was revoked. It cannot be restored; a new repository gets one.
+			name:  "key enabled, ECR's grant revoked",
+			facts: grant(ecrImage, No),
+			cause: CauseKMSDenied, conf: Confirmed,
+			says: []string{"ECR's grant on the KMS key " + tKMSKey + " was revoked: the key is enabled, but none of its grants lets ECR decrypt for payments/api",
+				"kms:ListGrants on " + tKMSKey + ": 2 grants, none to ECR for " + tRepoARN, "kms:DescribeKey: Enabled"},
+			firstFix: "aws ecr create-repository --region us-west-2 --registry-id 111122223333 --repository-name payments/api-2 --encryption-configuration encryptionType=KMS,kmsKey=" + tKMSKey,
+			fixes: []string{
+				"aws ecr get-login-password --region us-west-2 | docker login --username AWS --password-stdin 111122223333.dkr.ecr.us-west-2.amazonaws.com",
+				"docker tag 111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api:1.8.2 111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api-2:1.8.2",
+				"docker push 111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api-2:1.8.2",
+				"kubectl -n payments set image deployment/payments-api api=111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api-2:1.8.2",
+			},
+			notFixes: []string{"enable-key", "create-grant", "$KEY", "list-grants"},
+			verify:   []string{"aws kms list-grants --region us-west-2 --key-id " + tKMSKey + " --query 'Grants[].Constraints.EncryptionContextSubset' --output text"},
+			notes:    []string{"kms:Decrypt to the node role is not the documented fix"},
+		},
+		{
+			// A digest reference keeps its digest: the same image pushed again has the same one.
+			name:  "key enabled, ECR's grant revoked, image by digest",
+			facts: grant(byDigest, No, func(f *Facts) { f.Cloud.Images[byDigest].ECR.KMSGrants = 1 }),
+			cause: CauseKMSDenied, conf: Confirmed,
+			says:     []string{"kms:ListGrants on " + tKMSKey + ": 1 grant, not to ECR for " + tRepoARN},
+			firstFix: "--repository-name payments/api-2 --encryption-configuration encryptionType=KMS,kmsKey=" + tKMSKey,
+			fixes:    []string{"set image deployment/payments-api api=111122223333.dkr.ecr.us-west-2.amazonaws.com/payments/api-2@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"},
+			notFixes: []string{"docker tag"},
+		},
+		{
+			// The key and the grant are fine: only a Deny in the key policy is left to look at.
+			name:  "key enabled, ECR's grant in place",
+			facts: grant(ecrImage, Yes),
+			cause: CauseKMSDenied, conf: Possible,
+			says:     []string{"is enabled and ECR's grant on it for the repository is in place", "kms:ListGrants: grant 0c1d2e3f lets ECR decrypt for " + tRepoARN},
+			firstFix: "aws kms get-key-policy --region us-west-2 --key-id " + tKMSKey + " --policy-name default --query Policy --output text",
+			notFixes: []string{"create-repository", "enable-key"},
+			restart:  true,
+		},
+		{
+			// The grants were not read (kms:ListGrants refused): ECR's grant is the suspect, and
+			// the fix lists the grants.
+			name:  "key enabled, grants not read",
 			facts: keyIn("Enabled"),
 			cause: CauseKMSDenied, conf: Likely,
 			says:     []string{"The KMS key " + tKMSKey + " of payments/api is enabled", "ECR's grant on the key was revoked", "kms:DescribeKey: Enabled"},

@@ -49,14 +49,21 @@ type ECRImageEvidence struct {
 	EncryptionType string
 	KMSKey         string
 	KMSKeyState    string // Enabled, Disabled, PendingDeletion, PendingImport, Unavailable
-	ImageExists    Tri
-	ImageStatus    string // ACTIVE, ARCHIVED, ACTIVATING (empty when ECR does not say)
-	ImageDigest    string
-	ImageTags      []string
-	PushedAt       time.Time
-	LastPulledAt   time.Time
-	SizeBytes      int64
-	MediaType      string // the manifest's media type (an index or a single manifest)
+	// KMSGrant says whether the key has a grant that lets ECR decrypt for this repository
+	// (kms:ListGrants): No when ECR's grant was revoked. Unknown when the grants were not
+	// read (they are read only for an Enabled key). KMSGrantID is the grant that matched, and
+	// KMSGrants the number of grants the key has.
+	KMSGrant     Tri
+	KMSGrantID   string
+	KMSGrants    int
+	ImageExists  Tri
+	ImageStatus  string // ACTIVE, ARCHIVED, ACTIVATING (empty when ECR does not say)
+	ImageDigest  string
+	ImageTags    []string
+	PushedAt     time.Time
+	LastPulledAt time.Time
+	SizeBytes    int64
+	MediaType    string // the manifest's media type (an index or a single manifest)
 	// Platforms are the os/arch[/variant] entries of the image index (empty for a single manifest).
 	Platforms []string
 	// RecentTags are the newest tags in the repository (most recent first), to spot typos.

@@ -43,7 +43,7 @@ var indexMediaTypes = []string{
 }
 
 // ecrImage reads the repository, the image, the lifecycle rule that could expire it, its
-// platforms and its KMS key.
+// platforms, and its KMS key with ECR's grant on it.
 func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrImage, error) {
 	return g.images.get(ctx, keyOf(img), func(ctx context.Context) (*ecrImage, error) {
 		c := g.clients(img.Region).ecr
@@ -128,11 +128,24 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 		}
 		if ev.EncryptionType == "KMS" && ev.KMSKey != "" {
 			wg.Go(func() {
+				kmsHost := "kms." + img.Region + ".amazonaws.com"
 				state, err := g.kmsKeyState(ctx, img.Region, ev.KMSKey)
 				if err != nil {
-					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-key", "kms:DescribeKey", ev.KMSKey, "kms."+img.Region+".amazonaws.com", err)}})
+					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-key", "kms:DescribeKey", ev.KMSKey, kmsHost, err)}})
 				}
 				ev.KMSKeyState = state
+				if state != "Enabled" {
+					return // a key that is not usable is the cause whatever its grants
+				}
+				// An enabled key still fails ECR when the grant ECR made for the repository is gone.
+				grants, err := g.kmsGrants(ctx, img.Region, ev.KMSKey)
+				if err != nil {
+					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-grants", "kms:ListGrants", ev.KMSKey, kmsHost, err)}})
+					return
+				}
+				ev.KMSGrants = len(grants)
+				ev.KMSGrantID = ecrGrantFor(grants, repoARN)
+				ev.KMSGrant = triOf(ev.KMSGrantID != "")
 			})
 		}
 		wg.Wait()

@@ -251,26 +251,90 @@ func TestECRPlatforms(t *testing.T) {
 	}
 }
 
+// The repository's KMS key: its state, and for an enabled key whether ECR's grant for the
+// repository is still there (DOMAIN C11: a revoked grant breaks pulls while the key is Enabled).
 func TestECRKMSKeyState(t *testing.T) {
-	for _, state := range []string{"Enabled", "Disabled", "PendingDeletion"} {
-		t.Run(state, func(t *testing.T) {
-			e := newEnv(t, func(sc *awsfake.Scenario) {
-				sc.KMSKey(awsfake.ExampleKMSKeyID).State = state
-				if state == "PendingDeletion" {
-					sc.KMSKey(awsfake.ExampleKMSKeyID).DeletionDate = awsfake.ExampleNow.Add(7 * 24 * time.Hour)
+	otherRepo := "arn:aws:ecr:us-west-2:111122223333:repository/payments/archive"
+	grants := func(gs ...awsfake.KMSGrant) func(*awsfake.Scenario) {
+		return func(sc *awsfake.Scenario) { sc.KMSKey(awsfake.ExampleKMSKeyID).Grants = gs }
+	}
+	tests := []struct {
+		name       string
+		setup      func(*awsfake.Scenario)
+		state      string
+		grant      diagnosis.Tri
+		grantID    string
+		grants     int
+		listGrants int // kms:ListGrants calls
+	}{
+		{name: "enabled, ECR's grant in place", state: "Enabled", grant: diagnosis.Yes, grantID: awsfake.ExampleKMSGrantID, grants: 1, listGrants: 1},
+		{name: "enabled, ECR's grant revoked", setup: grants(), state: "Enabled", grant: diagnosis.No, listGrants: 1},
+		{
+			// The key serves another repository too: its grant does not cover this one.
+			name:  "enabled, only another repository's grant",
+			setup: grants(awsfake.ECRGrant("2a00", tRegion, otherRepo, awsfake.ExampleNow)),
+			state: "Enabled", grant: diagnosis.No, grants: 1, listGrants: 1,
+		},
+		{
+			name: "enabled, a grant to ECR without Decrypt",
+			setup: func(sc *awsfake.Scenario) {
+				g := awsfake.ECRGrant("2b00", tRegion, tLedgerRepoARN, awsfake.ExampleNow)
+				g.Operations = []string{"GenerateDataKey", "DescribeKey"}
+				grants(g)(sc)
+			},
+			state: "Enabled", grant: diagnosis.No, grants: 1, listGrants: 1,
+		},
+		{
+			name: "enabled, a grant for the repository to someone else",
+			setup: func(sc *awsfake.Scenario) {
+				g := awsfake.ECRGrant("2c00", tRegion, tLedgerRepoARN, awsfake.ExampleNow)
+				g.GranteePrincipal = "arn:aws:iam::111122223333:role/ci-builder"
+				grants(g)(sc)
+			},
+			state: "Enabled", grant: diagnosis.No, grants: 1, listGrants: 1,
+		},
+		{
+			// 120 other grants before ECR's: the grants are read to the last page (100 a page).
+			name: "enabled, ECR's grant on the second page",
+			setup: func(sc *awsfake.Scenario) {
+				k := sc.KMSKey(awsfake.ExampleKMSKeyID)
+				var gs []awsfake.KMSGrant
+				for i := range 120 {
+					gs = append(gs, awsfake.ECRGrant(fmt.Sprintf("3%03d", i), tRegion, fmt.Sprintf("%s-%03d", otherRepo, i), awsfake.ExampleNow))
 				}
-			}, cloud.Options{})
+				k.Grants = append(gs, k.Grants...)
+			},
+			state: "Enabled", grant: diagnosis.Yes, grantID: awsfake.ExampleKMSGrantID, grants: 121, listGrants: 2,
+		},
+		// A key that is not usable is the cause whatever its grants: they are not read.
+		{name: "disabled", setup: func(sc *awsfake.Scenario) { sc.KMSKey(awsfake.ExampleKMSKeyID).State = "Disabled" }, state: "Disabled"},
+		{
+			name: "pending deletion",
+			setup: func(sc *awsfake.Scenario) {
+				k := sc.KMSKey(awsfake.ExampleKMSKeyID)
+				k.State, k.DeletionDate = "PendingDeletion", awsfake.ExampleNow.Add(7*24*time.Hour)
+			},
+			state: "PendingDeletion",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.setup, cloud.Options{})
 			f := podFacts(tPod, exampleNode(t), failing("ledger", tLedger, kmsMsg(tLedger)))
 			e.enrich(t, f)
 
 			got := ecrOf(t, f, tLedger)
-			want := diagnosis.ECRImageEvidence{RepositoryExists: diagnosis.Yes, ImageExists: diagnosis.Yes, EncryptionType: "KMS", KMSKey: tKMSKeyARN, KMSKeyState: state}
+			want := diagnosis.ECRImageEvidence{RepositoryExists: diagnosis.Yes, ImageExists: diagnosis.Yes, EncryptionType: "KMS", KMSKey: tKMSKeyARN,
+				KMSKeyState: tc.state, KMSGrant: tc.grant, KMSGrantID: tc.grantID, KMSGrants: tc.grants}
 			if diff := cmp.Diff(want, *got, cmpopts.IgnoreFields(diagnosis.ECRImageEvidence{},
 				"ImageStatus", "ImageDigest", "ImageTags", "PushedAt", "LastPulledAt", "SizeBytes", "MediaType", "Policy")); diff != "" {
 				t.Errorf("ECR evidence (-want +got):\n%s", diff)
 			}
 			if len(f.Skipped) > 0 {
 				t.Errorf("skipped %+v, want nothing skipped", f.Skipped)
+			}
+			if n := counts(e.srv)["kms:ListGrants"]; n != tc.listGrants {
+				t.Errorf("kms:ListGrants called %d times, want %d", n, tc.listGrants)
 			}
 		})
 	}

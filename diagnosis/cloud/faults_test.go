@@ -62,6 +62,8 @@ func TestFaultsRetried(t *testing.T) {
 		{"ecr:GetRepositoryPolicy", awsfake.ServerError},
 		{"ecr:DescribePullThroughCacheRules", awsfake.Throttle},
 		{"kms:DescribeKey", awsfake.Throttle},
+		{"kms:ListGrants", awsfake.Throttle},
+		{"kms:ListGrants", awsfake.ServerError},
 		{"sts:GetCallerIdentity", awsfake.ServerError},
 		{"ec2:DescribeInstances", awsfake.Throttle},
 		{"ec2:DescribeRouteTables", awsfake.ServerError},
@@ -145,8 +147,15 @@ var (
 	// describeImagesGone is what is left of the ECR evidence without DescribeImages.
 	describeImagesGone = func(ev *diagnosis.ECRImageEvidence) {
 		*ev = diagnosis.ECRImageEvidence{RepositoryExists: ev.RepositoryExists, EncryptionType: ev.EncryptionType, KMSKey: ev.KMSKey,
-			KMSKeyState: ev.KMSKeyState, Policy: ev.Policy, PullThroughCache: ev.PullThroughCache}
+			KMSKeyState: ev.KMSKeyState, KMSGrant: ev.KMSGrant, KMSGrantID: ev.KMSGrantID, KMSGrants: ev.KMSGrants,
+			Policy: ev.Policy, PullThroughCache: ev.PullThroughCache}
 	}
+	// grantsGone is the KMS evidence without the key's grants.
+	grantsGone = func(ev *diagnosis.ECRImageEvidence) {
+		ev.KMSGrant, ev.KMSGrantID, ev.KMSGrants = diagnosis.Unknown, "", 0
+	}
+	// keyStateGone is the KMS evidence without the key's state (nor, then, its grants).
+	keyStateGone = func(ev *diagnosis.ECRImageEvidence) { ev.KMSKeyState = ""; grantsGone(ev) }
 	// principalGone is the evidence without the node's role (nor the repository policies' verdicts for it).
 	principalGone = func(c *diagnosis.CloudEvidence) {
 		c.Principal, c.Network = nil, nil
@@ -192,7 +201,7 @@ func faultCases() []faultCase {
 			setup: func(sc *awsfake.Scenario) { sc.Denied["ecr:DescribeRepositories"] = true },
 			mutate: func(a, b *diagnosis.CloudEvidence) {
 				for _, c := range []*diagnosis.CloudEvidence{a, b} {
-					each(c, func(ev *diagnosis.ECRImageEvidence) { ev.EncryptionType, ev.KMSKey, ev.KMSKeyState = "", "", "" })
+					each(c, func(ev *diagnosis.ECRImageEvidence) { ev.EncryptionType, ev.KMSKey = "", ""; keyStateGone(ev) })
 				}
 			},
 			skips: [2][]diagnosis.Skip{
@@ -227,8 +236,15 @@ func faultCases() []faultCase {
 		{
 			name:   "denied kms:DescribeKey",
 			setup:  func(sc *awsfake.Scenario) { sc.Denied["kms:DescribeKey"] = true },
-			mutate: func(a, _ *diagnosis.CloudEvidence) { a.Images[tLedger].ECR.KMSKeyState = "" },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { keyStateGone(a.Images[tLedger].ECR) },
 			skips:  [2][]diagnosis.Skip{{denied("kms:DescribeKey", "kms-key", tKMSKeyARN)}, nil},
+		},
+		{
+			// The key's state is known; whether ECR's grant is still there is not.
+			name:   "denied kms:ListGrants",
+			setup:  func(sc *awsfake.Scenario) { sc.Denied["kms:ListGrants"] = true },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { grantsGone(a.Images[tLedger].ECR) },
+			skips:  [2][]diagnosis.Skip{{denied("kms:ListGrants", "kms-grants", tKMSKeyARN)}, nil},
 		},
 		{
 			name:  "denied ecr:GetRepositoryPolicy",
@@ -370,8 +386,13 @@ func faultCases() []faultCase {
 		},
 		{
 			name: "slow kms:DescribeKey", slow: "kms:DescribeKey", slowN: 1,
-			mutate: func(a, _ *diagnosis.CloudEvidence) { a.Images[tLedger].ECR.KMSKeyState = "" },
+			mutate: func(a, _ *diagnosis.CloudEvidence) { keyStateGone(a.Images[tLedger].ECR) },
 			skips:  [2][]diagnosis.Skip{{late("kms:DescribeKey", "kms-key", "kms.us-west-2.amazonaws.com")}, nil},
+		},
+		{
+			name: "slow kms:ListGrants", slow: "kms:ListGrants", slowN: 1,
+			mutate: func(a, _ *diagnosis.CloudEvidence) { grantsGone(a.Images[tLedger].ECR) },
+			skips:  [2][]diagnosis.Skip{{late("kms:ListGrants", "kms-grants", "kms.us-west-2.amazonaws.com")}, nil},
 		},
 		{
 			name: "slow ecr:GetRepositoryPolicy", slow: "ecr:GetRepositoryPolicy", slowN: 3,

@@ -46,6 +46,7 @@ type Gatherer struct {
 	policies    *cache[imageKey, *repoPolicy]
 	ptcRules    *cache[registryKey, []diagnosis.PullThroughCacheRule]
 	kmsKeys     *cache[string, string]
+	grants      *cache[string, []kmsGrant]
 	instances   *cache[string, *instance]
 	profiles    *cache[string, string]
 	fargate     *cache[string, string]
@@ -91,6 +92,7 @@ func New(cfg aws.Config, opts Options) *Gatherer {
 		policies:    newCache[imageKey, *repoPolicy](ttl, now),
 		ptcRules:    newCache[registryKey, []diagnosis.PullThroughCacheRule](ttl, now),
 		kmsKeys:     newCache[string, string](ttl, now),
+		grants:      newCache[string, []kmsGrant](ttl, now),
 		instances:   newCache[string, *instance](ttl, now),
 		profiles:    newCache[string, string](ttl, now),
 		fargate:     newCache[string, string](ttl, now),

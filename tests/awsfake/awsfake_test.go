@@ -1169,6 +1169,64 @@ func TestSDKOperations(t *testing.T) {
 			want: []any{0, false},
 		},
 		{
+			// KMS API reference: Limit, Marker; the answer's NextMarker and Truncated.
+			name: "kms ListGrants pages",
+			setup: func(sc *Scenario) {
+				k := sc.KMSKey(ExampleKMSKeyID)
+				k.Grants = append(k.Grants, ECRGrant("1f00", ExampleRegion, "arn:aws:ecr:us-west-2:111122223333:repository/payments/archive", ExampleNow))
+			},
+			call: func(ctx context.Context, c clients) (any, error) {
+				var got []any
+				in := &kms.ListGrantsInput{KeyId: aws.String(ExampleKMSKeyID), Limit: aws.Int32(1)}
+				for {
+					out, err := c.kms.ListGrants(ctx, in)
+					if err != nil {
+						return nil, err
+					}
+					for _, g := range out.Grants {
+						got = append(got, aws.ToString(g.KeyId), aws.ToString(g.GrantId), aws.ToString(g.IssuingAccount), out.Truncated)
+					}
+					if !out.Truncated {
+						return got, nil
+					}
+					in.Marker = out.NextMarker
+				}
+			},
+			want: []any{
+				"arn:aws:kms:us-west-2:111122223333:key/" + ExampleKMSKeyID, ExampleKMSGrantID, "arn:aws:iam::111122223333:root", true,
+				"arn:aws:kms:us-west-2:111122223333:key/" + ExampleKMSKeyID, "1f00", "arn:aws:iam::111122223333:root", false,
+			},
+		},
+		{
+			name: "kms ListGrants limit above 100",
+			call: func(ctx context.Context, c clients) (any, error) {
+				return c.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: aws.String(ExampleKMSKeyID), Limit: aws.Int32(200)})
+			},
+			wantCode: "ValidationException",
+		},
+		{
+			// ECR makes its grant on the key as it creates a KMS-encrypted repository.
+			name: "ecr CreateRepository with a KMS key adds ECR's grant",
+			call: func(ctx context.Context, c clients) (any, error) {
+				_, err := c.ecr.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("payments/ledger-2"),
+					EncryptionConfiguration: &ecrtypes.EncryptionConfiguration{EncryptionType: ecrtypes.EncryptionTypeKms, KmsKey: aws.String("arn:aws:kms:us-west-2:111122223333:key/" + ExampleKMSKeyID)}})
+				if err != nil {
+					return nil, err
+				}
+				out, err := c.kms.ListGrants(ctx, &kms.ListGrantsInput{KeyId: aws.String(ExampleKMSKeyID)})
+				if err != nil {
+					return nil, err
+				}
+				var got []string
+				for _, g := range out.Grants {
+					got = append(got, aws.ToString(g.GranteePrincipal)+" "+g.Constraints.EncryptionContextSubset["aws:ecr:arn"])
+				}
+				return got, nil
+			},
+			want: []string{"ecr.us-west-2.amazonaws.com arn:aws:ecr:us-west-2:111122223333:repository/payments/ledger",
+				"ecr.us-west-2.amazonaws.com arn:aws:ecr:us-west-2:111122223333:repository/payments/ledger-2"},
+		},
+		{
 			name: "kms CancelKeyDeletion then EnableKey",
 			setup: func(sc *Scenario) {
 				k := sc.KMSKey(ExampleKMSKeyID)
@@ -1626,8 +1684,17 @@ aws ec2 describe-vpc-attribute --region us-west-2 --vpc-id vpc-0a1b2c3d4e5f67890
 			script: `aws kms describe-key --key-id alias/ecr-payments --query 'KeyMetadata.[KeyState,DeletionDate]' --output text
 aws kms cancel-key-deletion --key-id arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --output text
 aws kms enable-key --key-id arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
-aws kms describe-key --key-id alias/ecr-payments --query 'KeyMetadata.KeyState' --output text`,
-			want: "PendingDeletion\t2026-08-27T10:00:00+00:00\narn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\nEnabled\n",
+aws kms describe-key --key-id alias/ecr-payments --query 'KeyMetadata.KeyState' --output text
+aws kms get-key-policy --region us-west-2 --key-id arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --policy-name default --query Policy --output text | jq -r '.Statement[0].Principal.AWS'`,
+			want: "PendingDeletion\t2026-08-27T10:00:00+00:00\narn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\nEnabled\narn:aws:iam::111122223333:root\n",
+		},
+		{
+			name:  "kms grants: a new repository with the key gets ECR's grant",
+			setup: func(sc *Scenario) { sc.KMSKey(ExampleKMSKeyID).Grants = nil },
+			script: `aws kms list-grants --region us-west-2 --key-id arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --query 'length(Grants)'
+aws ecr create-repository --region us-west-2 --registry-id 111122223333 --repository-name payments/ledger-2 --encryption-configuration encryptionType=KMS,kmsKey=arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --query repository.encryptionConfiguration.encryptionType --output text
+aws kms list-grants --region us-west-2 --key-id arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --query 'Grants[].Constraints.EncryptionContextSubset' --output text`,
+			want: "0\nKMS\narn:aws:ecr:us-west-2:111122223333:repository/payments/ledger-2\n",
 		},
 		{
 			name: "eks, sts and a missing repository",

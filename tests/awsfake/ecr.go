@@ -63,7 +63,7 @@ func ecrRepoJSON(r *Repository) map[string]any {
 		enc["kmsKey"] = r.KMSKey
 	}
 	return map[string]any{
-		"repositoryArn":              fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", r.Region, r.RegistryID, r.Name),
+		"repositoryArn":              r.ARN(),
 		"registryId":                 r.RegistryID,
 		"repositoryName":             r.Name,
 		"repositoryUri":              fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.RegistryID, r.Region, r.Name),
@@ -625,6 +625,10 @@ func (s *Server) ecrCreateRepository(req *request) (any, error) {
 	}
 	s.sc.Repositories = append(s.sc.Repositories, r)
 	s.normalize()
+	// ECR makes its grant on the key of a KMS-encrypted repository as it creates it.
+	if k := s.sc.KMSKey(r.KMSKey); r.EncryptionType == "KMS" && k != nil {
+		k.Grants = append(k.Grants, ECRGrant(s.newID("grant"), r.Region, r.ARN(), s.now()))
+	}
 	return map[string]any{"repository": ecrRepoJSON(r)}, nil
 }
 

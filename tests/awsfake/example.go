@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,7 @@ const (
 	ExampleCrossAcctRepo  = "platform/base"
 	ExampleKMSKeyID       = "1234abcd-12ab-34cd-56ef-1234567890ab"
 	ExampleKMSAlias       = "alias/ecr-payments"
+	ExampleKMSGrantID     = "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d"
 	ExampleMultiArchTag   = "1.8.1-multiarch"
 	ExampleArchivedTag    = "1.7.0"
 
@@ -283,13 +285,23 @@ func WorkedExample() *Scenario {
 		},
 		KMSKeys: []*KMSKey{
 			{ID: ExampleKMSKeyID, Description: "ECR repository encryption for payments", Aliases: []string{ExampleKMSAlias}, CreatedAt: now.Add(-300 * day),
-				Grants: []KMSGrant{{
-					ID: "0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d", Name: "ecr-" + ExampleKMSRepository,
-					GranteePrincipal: "ecr.us-west-2.amazonaws.com", RetiringPrincipal: "ecr.us-west-2.amazonaws.com",
-					Operations:        []string{"Decrypt", "Encrypt", "GenerateDataKey", "RetireGrant", "DescribeKey"},
-					EncryptionContext: map[string]string{"aws:ecr:arn": "arn:aws:ecr:us-west-2:111122223333:repository/" + ExampleKMSRepository},
-					CreatedAt:         now.Add(-300 * day),
-				}}},
+				Grants: []KMSGrant{ECRGrant(ExampleKMSGrantID, ExampleRegion, "arn:aws:ecr:us-west-2:111122223333:repository/"+ExampleKMSRepository, now.Add(-300*day))}},
 		},
+	}
+}
+
+// ECRGrant is the grant ECR makes on a repository's KMS key when it creates a KMS-encrypted
+// repository: to ECR's regional service principal, constrained to the repository's ARN.
+// The shape (principal, operations, the aws:ecr:arn context key) is inferred from the ECR
+// guide's encryption-at-rest page and its CloudTrail examples as remembered, not copied from
+// a captured ListGrants answer.
+func ECRGrant(id, region, repositoryARN string, created time.Time) KMSGrant {
+	ecr := "ecr." + region + ".amazonaws.com"
+	return KMSGrant{
+		ID: id, Name: "ecr-" + repositoryARN[strings.LastIndex(repositoryARN, ":repository/")+len(":repository/"):],
+		GranteePrincipal: ecr, RetiringPrincipal: ecr,
+		Operations:        []string{"Decrypt", "Encrypt", "GenerateDataKey", "RetireGrant", "DescribeKey"},
+		EncryptionContext: map[string]string{"aws:ecr:arn": repositoryARN},
+		CreatedAt:         created,
 	}
 }

@@ -11,6 +11,32 @@ var kmsHandlers = map[string]handler{
 	"EnableKey":         (*Server).kmsEnableKey,
 	"CancelKeyDeletion": (*Server).kmsCancelKeyDeletion,
 	"ListGrants":        (*Server).kmsListGrants,
+	"GetKeyPolicy":      (*Server).kmsGetKeyPolicy,
+}
+
+// kmsGetKeyPolicy returns the key's policy: Policy, or KMS's default key policy (the
+// account's root may use the key) when it has none of its own. A key has one policy, named
+// "default".
+func (s *Server) kmsGetKeyPolicy(req *request) (any, error) {
+	k, err := s.kmsKey(req)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		PolicyName string `json:"PolicyName"`
+	}
+	if err := decodeJSON(req, &in); err != nil {
+		return nil, err
+	}
+	if in.PolicyName != "" && in.PolicyName != "default" {
+		return nil, errorf(400, "NotFoundException", "No such policy exists")
+	}
+	policy := k.Policy
+	if policy == "" {
+		policy = `{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow",` +
+			`"Principal":{"AWS":"arn:aws:iam::` + s.sc.Account + `:root"},"Action":"kms:*","Resource":"*"}]}`
+	}
+	return map[string]any{"Policy": policy, "PolicyName": "default"}, nil
 }
 
 func (s *Server) kmsArn(k *KMSKey) string {
@@ -128,6 +154,13 @@ func (s *Server) kmsListGrants(req *request) (any, error) {
 			m["Constraints"] = map[string]any{"EncryptionContextSubset": g.EncryptionContext}
 		}
 		grants = append(grants, m)
+	}
+	// KMS API reference: Limit is 1 to 100, 50 when not given.
+	switch {
+	case in.Limit == 0:
+		in.Limit = 50
+	case in.Limit < 0 || in.Limit > 100:
+		return nil, errorf(400, "ValidationException", "1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100", in.Limit)
 	}
 	start, end, next, err := pageOf(len(grants), in.Limit, in.Marker)
 	if err != nil {

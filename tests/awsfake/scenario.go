@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -315,6 +316,8 @@ type KMSKey struct {
 	DeletionDate time.Time
 	Aliases      []string // "alias/…"
 	CreatedAt    time.Time
+	// Policy is the key policy JSON; empty means KMS's default key policy.
+	Policy string
 	// Grants are the key's grants: a KMS-encrypted ECR repository decrypts through the
 	// grant ECR creates for it (revoking it breaks pulls while the key stays Enabled).
 	Grants []KMSGrant
@@ -328,7 +331,7 @@ type KMSGrant struct {
 	RetiringPrincipal string
 	Operations        []string
 	// EncryptionContext is the grant's EncryptionContextSubset constraint (ECR's names the
-	// repository: aws:ecr:arn).
+	// repository, under aws:ecr:arn as far as we know: see ECRGrant).
 	EncryptionContext map[string]string
 	CreatedAt         time.Time
 }
@@ -446,6 +449,11 @@ func (sc *Scenario) KMSKey(ref string) *KMSKey {
 		}
 	}
 	return nil
+}
+
+// ARN is the repository's ARN (its Region and RegistryID filled in by the server).
+func (r *Repository) ARN() string {
+	return fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", r.Region, r.RegistryID, r.Name)
 }
 
 // Image returns the image with this tag or digest, or nil.

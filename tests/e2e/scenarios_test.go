@@ -35,6 +35,7 @@ const (
 	nodeRoleARN = "arn:aws:iam::111122223333:role/" + awsfake.ExampleNodeRole
 	repoARN     = "arn:aws:ecr:us-west-2:111122223333:repository/payments/api"
 	kmsKeyARN   = "arn:aws:kms:us-west-2:111122223333:key/" + awsfake.ExampleKMSKeyID
+	ledgerARN   = "arn:aws:ecr:us-west-2:111122223333:repository/" + awsfake.ExampleKMSRepository
 )
 
 // Runtime messages in the shapes the kubelet, containerd and CRI-O produce; the format string
@@ -44,6 +45,8 @@ const (
 	noBasicAuth = "pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials"
 	// containerd 1.7 remotes/docker/fetcher.go on ECR's S3 layer bucket.
 	layerURL = "https://prod-us-west-2-starport-layer-bucket.s3.us-west-2.amazonaws.com/2f9c-111122223333-0c5d/1f2e4a?X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&X-Amz-Signature=5b7c"
+	// The layer GET when ECR cannot decrypt: S3's KMS AccessDenied body (DOMAIN C11 [inferred]).
+	kmsAccessDenied = "failed to copy: httpReadSeeker: failed open: unexpected status code " + layerURL + ": 403 Forbidden - Server message: AccessDenied: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access."
 )
 
 func pullFailed(image, inner string) string {
@@ -509,7 +512,7 @@ func scenarios() []scenario {
 			name: "kms-denied: the repository's key is disabled",
 			spec: pod(container("api", ledgerImage)),
 			aws:  func(sc *awsfake.Scenario) { sc.KMSKey(awsfake.ExampleKMSKeyID).State = "Disabled" },
-			kube: failing(pullFailed(ledgerImage, "failed to copy: httpReadSeeker: failed open: unexpected status code "+layerURL+": 403 Forbidden - Server message: AccessDenied: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")),
+			kube: failing(pullFailed(ledgerImage, kmsAccessDenied)),
 			want: one(want{cause: diagnosis.CauseKMSDenied, confidence: diagnosis.Confirmed, summary: "is Disabled",
 				evidence: []string{"kms:DescribeKey: Disabled"},
 				fixes:    []string{"aws kms enable-key --region us-west-2 --key-id " + kmsKeyARN}}),
@@ -523,20 +526,59 @@ func scenarios() []scenario {
 				k := sc.KMSKey(awsfake.ExampleKMSKeyID)
 				k.State, k.DeletionDate = "PendingDeletion", sc.Now.Add(6*24*time.Hour)
 			},
-			kube: failing(pullFailed(ledgerImage, "failed to copy: httpReadSeeker: failed open: unexpected status code "+layerURL+": 403 Forbidden - Server message: AccessDenied: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")),
+			kube: failing(pullFailed(ledgerImage, kmsAccessDenied)),
 			want: one(want{cause: diagnosis.CauseKMSDenied, confidence: diagnosis.Confirmed, summary: "is scheduled for deletion",
 				fixes: []string{"aws kms cancel-key-deletion --region us-west-2 --key-id " + kmsKeyARN}}),
 			fixed: keyEnabled,
 		},
 		{
+			// DOMAIN C11: the key is enabled, and of its grants only another repository's is
+			// ECR's: the grant for payments/ledger was revoked. A new repository gets one.
 			name: "kms-denied: the key is enabled, ECR's grant on it was revoked",
 			spec: pod(container("api", ledgerImage)),
-			aws:  func(sc *awsfake.Scenario) { sc.KMSKey(awsfake.ExampleKMSKeyID).Grants = nil },
-			kube: failing(pullFailed(ledgerImage, "failed to copy: httpReadSeeker: failed open: unexpected status code "+layerURL+": 403 Forbidden - Server message: AccessDenied: The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")),
-			// Documented: with the key enabled the grant is the likely reason; the bot does not
-			// read grants (kms:ListGrants is not in its policy), the fix lists them.
+			aws: func(sc *awsfake.Scenario) {
+				sc.KMSKey(awsfake.ExampleKMSKeyID).Grants = []awsfake.KMSGrant{
+					awsfake.ECRGrant("5e6f", awsfake.ExampleRegion, "arn:aws:ecr:us-west-2:111122223333:repository/payments/archive", sc.Now.Add(-100*24*time.Hour))}
+			},
+			kube: failing(pullFailed(ledgerImage, kmsAccessDenied)),
+			want: one(want{cause: diagnosis.CauseKMSDenied, confidence: diagnosis.Confirmed, summary: "ECR's grant on the KMS key " + kmsKeyARN + " was revoked",
+				evidence: []string{"kms:ListGrants on " + kmsKeyARN + ": 1 grant, not to ECR for " + ledgerARN},
+				fixes: []string{"aws ecr create-repository --region us-west-2 --registry-id 111122223333 --repository-name payments/ledger-2 --encryption-configuration encryptionType=KMS,kmsKey=" + kmsKeyARN,
+					"docker push " + ecrHost + "/payments/ledger-2:3.2.0"}}),
+			calls: []string{"kms:DescribeKey", "kms:ListGrants"},
+			fixed: func(t *testing.T, sc *awsfake.Scenario) {
+				r := sc.Repository("payments/ledger-2")
+				if r == nil || r.EncryptionType != "KMS" || r.KMSKey != kmsKeyARN {
+					t.Fatalf("after the fixes repository payments/ledger-2 is %+v, want it encrypted with %s", r, kmsKeyARN)
+				}
+				if !slices.ContainsFunc(sc.KMSKey(awsfake.ExampleKMSKeyID).Grants, func(g awsfake.KMSGrant) bool { return g.EncryptionContext["aws:ecr:arn"] == r.ARN() }) {
+					t.Errorf("after the fixes the key has no grant for %s", r.ARN())
+				}
+			},
+		},
+		{
+			// The key and ECR's grant are fine: the evidence cannot name the cause, so the report
+			// says possible and points at the key policy.
+			name: "kms-denied: the key is enabled and ECR's grant is in place",
+			spec: pod(container("api", ledgerImage)),
+			kube: failing(pullFailed(ledgerImage, kmsAccessDenied)),
+			want: one(want{cause: diagnosis.CauseKMSDenied, confidence: diagnosis.Possible, summary: "ECR's grant on it for the repository is in place",
+				evidence: []string{"kms:ListGrants: grant " + awsfake.ExampleKMSGrantID + " lets ECR decrypt for " + ledgerARN},
+				fixes:    []string{"aws kms get-key-policy --region us-west-2 --key-id " + kmsKeyARN + " --policy-name default"}}),
+		},
+		{
+			// The bot may not read the grants: the grant stays the likely reason, the skip names
+			// the permission, and the fix lists the grants.
+			name: "partial: the bot may not call kms:ListGrants",
+			spec: pod(container("api", ledgerImage)),
+			aws: func(sc *awsfake.Scenario) {
+				sc.KMSKey(awsfake.ExampleKMSKeyID).Grants = nil
+				sc.Denied["kms:ListGrants"] = true
+			},
+			kube: failing(pullFailed(ledgerImage, kmsAccessDenied)),
 			want: one(want{cause: diagnosis.CauseKMSDenied, confidence: diagnosis.Likely, summary: "is enabled",
 				fixes: []string{"aws kms list-grants --region us-west-2 --key-id " + kmsKeyARN}}),
+			skips: map[string]string{"kms-grants": "kms:ListGrants on " + kmsKeyARN},
 		},
 		{
 			name: "tls-certificate: a private CA the probe does not trust either",
