@@ -48,9 +48,10 @@ func Alert(cluster string, a incident.Action, fix *diagnosis.Finding, offer []sl
 	blocks := []slack.Block{headerBlock(title)}
 
 	var lines []string
-	if a.Kind == incident.Update && a.Previous != nil {
-		lines = append(lines, ":arrows_counterclockwise: *Cause changed* from "+code(string(causeOf(*a.Previous)))+" to "+code(string(cause))+
-			" "+slackDate(cmp.Or(inc.FiredAt, now))+".")
+	// The latest cause change stays on the alert through later edits (pod counts, reminders).
+	if prev := previousCause(a); prev != "" {
+		lines = append(lines, ":arrows_counterclockwise: *Cause changed* from "+code(string(prev))+" to "+code(string(cause))+
+			" "+slackDate(cmp.Or(inc.CauseChangedAt, now))+".")
 	}
 	lines = append(lines, metaLines(cluster, inc)...)
 	if s := esc(oneLine(cmp.Or(findingSummary(fix), inc.Summary))); s != "" {
@@ -134,6 +135,14 @@ func ThreadUpdate(a incident.Action) ([]slack.Block, string) {
 	}
 	first, _, _ := strings.Cut(text, "\n")
 	return sections(text), notification(first)
+}
+
+// previousCause is the cause the alert showed before its latest change, or "".
+func previousCause(a incident.Action) diagnosis.Cause {
+	if a.Kind == incident.Update && a.Previous != nil {
+		return causeOf(*a.Previous)
+	}
+	return a.Incident.PreviousCause
 }
 
 func causeOf(inc incident.Incident) diagnosis.Cause {

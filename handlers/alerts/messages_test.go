@@ -300,3 +300,26 @@ func checkGolden(t *testing.T, name string, m msg) {
 		t.Errorf("%s mismatch (-want +got):\n%s\nrun go test ./handlers/alerts -update if the change is intended", path, diff)
 	}
 }
+
+// TestCauseChangeStaysOnTheAlert: once the cause changed, every later rendering of the alert
+// (a pod-count edit, a reminder's refresh: Fire-kind renders) still says from what and when.
+func TestCauseChangeStaysOnTheAlert(t *testing.T) {
+	inc := testIncident()
+	changedAt := testNow.Add(-30 * time.Minute)
+	inc.PreviousCause, inc.CauseChangedAt = diagnosis.CauseRegistryCredentials, changedAt
+	blocks, _ := Alert("prod-eks", incident.Action{Kind: incident.Fire, Incident: inc}, testFinding(), nil, testNow)
+	js, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// encoding/json writes < as \u003c.
+	want := fmt.Sprintf("*Cause changed* from `registry-credentials` to `%s` \\u003c!date^%d^", inc.Key.Cause, changedAt.Unix())
+	if !strings.Contains(string(js), want) {
+		t.Errorf("re-rendered alert lacks %q:\n%s", want, js)
+	}
+	inc.PreviousCause = ""
+	blocks, _ = Alert("prod-eks", incident.Action{Kind: incident.Fire, Incident: inc}, testFinding(), nil, testNow)
+	if js, _ := json.Marshal(blocks); strings.Contains(string(js), "Cause changed") {
+		t.Error("an alert whose cause never changed says it did")
+	}
+}

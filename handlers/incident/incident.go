@@ -82,6 +82,10 @@ type Incident struct {
 	// Pods are the names of the pods currently failing (sorted, no duplicates).
 	Pods    []string        `json:"pods"`
 	Cause   diagnosis.Cause `json:"cause"`
+	// PreviousCause and CauseChangedAt record the latest cause change of the workload's
+	// alert, so that every later rendering of the alert still says what it was.
+	PreviousCause  diagnosis.Cause `json:"previousCause,omitempty"`
+	CauseChangedAt time.Time       `json:"causeChangedAt,omitzero"`
 	Summary string          `json:"summary,omitempty"`
 	// Channel and MessageTS locate the alert in Slack; set by the poster through SetPosted.
 	Channel   string `json:"channel,omitempty"`
@@ -254,6 +258,7 @@ func (t *Tracker) Observe(now time.Time, reports []diagnosis.Report, complete bo
 			delete(t.open, prev.Key)
 			inc.Fired, inc.FiredAt, inc.LastNotified = true, prev.FiredAt, now
 			inc.Channel, inc.MessageTS = prev.Channel, prev.MessageTS
+			inc.PreviousCause, inc.CauseChangedAt = prev.Key.Cause, now
 			actions = append(actions, Action{Kind: Update, Incident: inc.clone(), Previous: &ended})
 			continue
 		}

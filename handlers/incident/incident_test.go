@@ -380,6 +380,7 @@ func TestUpdateCarriesBothIncidents(t *testing.T) {
 			FiredAt: t0.Add(2 * time.Minute), LastNotified: t0.Add(5 * time.Minute),
 			Pods: []string{"web-a"}, Summary: "access-denied on web-a",
 			Channel: "C1", MessageTS: "111.222", Fired: true,
+			PreviousCause: tagNotFound, CauseChangedAt: t0.Add(5 * time.Minute),
 		},
 		Previous: &Incident{
 			Key: key("Deployment", "web", tagNotFound), Cause: tagNotFound,
