@@ -80,13 +80,13 @@ type Incident struct {
 	// failing pods are seen.
 	AbsentSince time.Time `json:"absentSince,omitzero"`
 	// Pods are the names of the pods currently failing (sorted, no duplicates).
-	Pods    []string        `json:"pods"`
-	Cause   diagnosis.Cause `json:"cause"`
+	Pods  []string        `json:"pods"`
+	Cause diagnosis.Cause `json:"cause"`
 	// PreviousCause and CauseChangedAt record the latest cause change of the workload's
 	// alert, so that every later rendering of the alert still says what it was.
 	PreviousCause  diagnosis.Cause `json:"previousCause,omitempty"`
 	CauseChangedAt time.Time       `json:"causeChangedAt,omitzero"`
-	Summary string          `json:"summary,omitempty"`
+	Summary        string          `json:"summary,omitempty"`
 	// Channel and MessageTS locate the alert in Slack; set by the poster through SetPosted.
 	Channel   string `json:"channel,omitempty"`
 	MessageTS string `json:"messageTS,omitempty"`
