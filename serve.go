@@ -37,11 +37,14 @@ var (
 func (c *cli) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the Slack bot: /pullcheck, reports and the approve-to-restart button",
-		Long: `Run the Slack bot. Settings come from the environment (see README "Slack bot"):
-SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode, the default) or SLACK_SIGNING_SECRET with
-PULLCHECK_SLACK_MODE=http and PULLCHECK_LISTEN, PULLCHECK_RESTART_KEY, and the channel and
-approver rules in the file named by PULLCHECK_SLACK_CONFIG.`,
+		Short: "Run the Slack bot: /pullcheck, the approve-to-restart button and channel alerts",
+		Long: `Run the Slack bot. Settings come from the environment (see README "Slack bot",
+"Channel alerts" and "Configuration reference"): SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket
+Mode, the default) or SLACK_SIGNING_SECRET with PULLCHECK_SLACK_MODE=http and PULLCHECK_LISTEN,
+PULLCHECK_RESTART_KEY, PULLCHECK_HEALTH_LISTEN (/metrics, /healthz, /readyz), POD_NAMESPACE and
+POD_NAME (alert state and leader election), and the channel, approver and alert rules in the
+file named by PULLCHECK_SLACK_CONFIG. Every configuration problem is reported at start-up, at
+once (exit status 2).`,
 		Args: cobra.NoArgs,
 		RunE: c.runServe,
 	}
