@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,6 +65,8 @@ type cli struct {
 	aws         bool
 	probe       bool
 	probeNS     []string
+	// registryRoles are the roles assumed to read registry accounts (PULLCHECK_AWS_REGISTRY_ROLES).
+	registryRoles map[string]string
 	// scanNS limits the bot's alert scans and watch (PULLCHECK_SCAN_NAMESPACES).
 	scanNS []string
 	// awsErrors, when set, counts failed AWS calls (serve's metrics).
@@ -142,6 +146,8 @@ func (c *cli) rootCommand(cfg config.Config) *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.probe, "probe", cfg.Probe, "read each failing image's manifest from its registry: anonymously, ECR with the bot's own token ($PULLCHECK_PROBE)")
 	root.PersistentFlags().StringSliceVar(&c.probeNS, "probe-secret-namespaces", cfg.ProbeSecretNamespaces, "namespaces whose pull secrets the registry probe may use ($PULLCHECK_PROBE_SECRET_NAMESPACES)")
 	root.PersistentFlags().BoolVar(&c.aws, "aws", cfg.AWS, "gather evidence from ECR, IAM and the VPC with the default AWS credential chain ($PULLCHECK_AWS)")
+	c.registryRoles = cfg.RegistryRoles
+	root.PersistentFlags().Var(registryRolesFlag{&c.registryRoles}, "aws-registry-roles", "ACCOUNT_ID=ROLE_ARN pairs, comma-separated: read those registry accounts' ECR repositories through the role ($PULLCHECK_AWS_REGISTRY_ROLES)")
 	root.AddCommand(c.diagnoseCommand(), c.scanCommand(), c.serveCommand(), c.versionCommand())
 	return root
 }
@@ -389,7 +395,7 @@ func (c *cli) collectorFor(ctx context.Context, client kubernetes.Interface, con
 		if c.awsErrors != nil {
 			cloud.CountErrors(&awsCfg, c.awsErrors)
 		}
-		gatherer = cloud.New(awsCfg, cloud.Options{Cluster: c.cluster, Now: c.now})
+		gatherer = cloud.New(awsCfg, cloud.Options{Cluster: c.cluster, Now: c.now, RegistryRoles: c.registryRoles})
 		enriched.Enrichers = append(enriched.Enrichers, gatherer)
 	}
 	if c.probe {
@@ -404,6 +410,32 @@ func (c *cli) collectorFor(ctx context.Context, client kubernetes.Interface, con
 	}
 	return clusterFacts{enriched, c.cluster}, contextName, nil
 }
+
+// registryRolesFlag is --aws-registry-roles: ACCOUNT_ID=ROLE_ARN pairs, checked as
+// PULLCHECK_AWS_REGISTRY_ROLES is.
+type registryRolesFlag struct{ roles *map[string]string }
+
+func (f registryRolesFlag) Set(v string) error {
+	roles, err := config.ParseRegistryRoles(v)
+	if err != nil {
+		return err
+	}
+	*f.roles = roles
+	return nil
+}
+
+func (f registryRolesFlag) String() string {
+	if f.roles == nil {
+		return ""
+	}
+	var pairs []string
+	for _, account := range slices.Sorted(maps.Keys(*f.roles)) {
+		pairs = append(pairs, account+"="+(*f.roles)[account])
+	}
+	return strings.Join(pairs, ",")
+}
+
+func (registryRolesFlag) Type() string { return "pairs" }
 
 // clusterFacts adds the configured EKS cluster name to every collected Facts.
 type clusterFacts struct {

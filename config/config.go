@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +34,10 @@ type Config struct {
 	// ScanNamespaces limits scans to these namespaces; empty means all (PULLCHECK_SCAN_NAMESPACES,
 	// comma-separated).
 	ScanNamespaces []string
+	// RegistryRoles maps a registry account ID to the ARN of a role in that account that the
+	// bot assumes to read its ECR repositories and their KMS keys (PULLCHECK_AWS_REGISTRY_ROLES,
+	// comma-separated ACCOUNT_ID=ROLE_ARN pairs; default none: the bot's own credentials).
+	RegistryRoles map[string]string
 }
 
 // Defaults returns the settings used when nothing is configured.
@@ -79,6 +86,13 @@ func Load(lookupEnv func(string) (string, bool)) (Config, error) {
 	if v, ok := lookupEnv("PULLCHECK_SCAN_NAMESPACES"); ok {
 		c.ScanNamespaces = splitList(v)
 	}
+	if v, ok := lookupEnv("PULLCHECK_AWS_REGISTRY_ROLES"); ok {
+		roles, err := ParseRegistryRoles(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PULLCHECK_AWS_REGISTRY_ROLES: %w", err))
+		}
+		c.RegistryRoles = roles
+	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -104,7 +118,60 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("probe secret namespace %q is not a valid namespace name: %s", ns, strings.Join(problems, "; ")))
 		}
 	}
+	for _, account := range slices.Sorted(maps.Keys(c.RegistryRoles)) {
+		if err := validateRegistryRole(account, c.RegistryRoles[account]); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// ParseRegistryRoles parses and validates comma-separated ACCOUNT_ID=ROLE_ARN pairs
+// ("222233334444=arn:aws:iam::222233334444:role/pullcheck-registry-read"): the account is 12
+// digits and the ARN an IAM role of that account. The error joins every bad pair; the good
+// pairs are returned either way.
+func ParseRegistryRoles(v string) (map[string]string, error) {
+	var errs []error
+	roles := map[string]string{}
+	for _, pair := range splitList(v) {
+		account, arn, ok := strings.Cut(pair, "=")
+		account, arn = strings.TrimSpace(account), strings.TrimSpace(arn)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%q: want ACCOUNT_ID=ROLE_ARN", pair))
+		case roles[account] != "" && roles[account] != arn:
+			errs = append(errs, fmt.Errorf("account %s has two roles: %s and %s", account, roles[account], arn))
+		case validateRegistryRole(account, arn) != nil:
+			errs = append(errs, validateRegistryRole(account, arn))
+		default:
+			roles[account] = arn
+		}
+	}
+	if len(roles) == 0 {
+		roles = nil
+	}
+	return roles, errors.Join(errs...)
+}
+
+var (
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+	// An IAM role ARN: arn:<partition>:iam::<account>:role/<path/><name>.
+	roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+)
+
+// validateRegistryRole checks that account is an AWS account ID and arn an IAM role of it.
+func validateRegistryRole(account, arn string) error {
+	if !accountRE.MatchString(account) {
+		return fmt.Errorf("registry account %q must be a 12-digit AWS account ID", account)
+	}
+	m := roleARNRE.FindStringSubmatch(arn)
+	switch {
+	case m == nil:
+		return fmt.Errorf("registry role %q for account %s must be an IAM role ARN such as arn:aws:iam::%s:role/pullcheck-registry-read", arn, account, account)
+	case m[2] != account:
+		return fmt.Errorf("registry role %s is in account %s, not in the registry account %s", arn, m[2], account)
+	}
+	return nil
 }
 
 func splitList(v string) []string {

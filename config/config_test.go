@@ -31,6 +31,16 @@ func TestLoad(t *testing.T) {
 		{name: "every problem at once", env: map[string]string{"PULLCHECK_READ_SECRETS": "maybe", "PULLCHECK_TIMEOUT": "soon", "PULLCHECK_SCAN_NAMESPACES": "Bad_NS"},
 			wantErr: []string{"PULLCHECK_READ_SECRETS", "PULLCHECK_TIMEOUT", `"Bad_NS"`}},
 		{name: "negative timeout", env: map[string]string{"PULLCHECK_TIMEOUT": "-5s"}, wantErr: []string{"timeout must be positive"}},
+		{name: "registry roles", env: map[string]string{"PULLCHECK_AWS_REGISTRY_ROLES": " 222233334444=arn:aws:iam::222233334444:role/pullcheck-registry-read, 333344445555=arn:aws-cn:iam::333344445555:role/ops/pullcheck-read ,"},
+			want: Config{ReadSecrets: true, AWS: true, Probe: true, Timeout: 60 * time.Second, RegistryRoles: map[string]string{
+				"222233334444": "arn:aws:iam::222233334444:role/pullcheck-registry-read",
+				"333344445555": "arn:aws-cn:iam::333344445555:role/ops/pullcheck-read",
+			}}},
+		{name: "registry roles empty", env: map[string]string{"PULLCHECK_AWS_REGISTRY_ROLES": ""}, want: Defaults()},
+		{name: "every bad registry role at once", env: map[string]string{"PULLCHECK_AWS_REGISTRY_ROLES": "2222=arn:aws:iam::2222:role/r,444455556666=arn:aws:iam::111122223333:role/r,555566667777=arn:aws:iam::555566667777:user/bob,666677778888,777788889999=arn:aws-eu:iam::777788889999:role/r"},
+			wantErr: []string{`"2222" must be a 12-digit`, "is in account 111122223333, not in the registry account 444455556666", `"arn:aws:iam::555566667777:user/bob" for account 555566667777 must be an IAM role ARN`, `"666677778888": want ACCOUNT_ID=ROLE_ARN`, `"arn:aws-eu:iam::777788889999:role/r"`}},
+		{name: "two roles for one account", env: map[string]string{"PULLCHECK_AWS_REGISTRY_ROLES": "222233334444=arn:aws:iam::222233334444:role/a,222233334444=arn:aws:iam::222233334444:role/b"},
+			wantErr: []string{"account 222233334444 has two roles"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Load(env(tc.env))

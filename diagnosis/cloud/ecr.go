@@ -46,7 +46,10 @@ var indexMediaTypes = []string{
 // platforms, and its KMS key with ECR's grant on it.
 func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrImage, error) {
 	return g.images.get(ctx, keyOf(img), func(ctx context.Context) (*ecrImage, error) {
-		c := g.clients(img.Region).ecr
+		if skip := g.assume(ctx, img.Account, img.Region); skip != nil {
+			return &ecrImage{skips: []diagnosis.Skip{*skip}}, nil
+		}
+		c := g.ecrFor(img)
 		out := &ecrImage{}
 		ev := &out.ev
 		repoARN := img.RepositoryARN()
@@ -129,7 +132,7 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 		if ev.EncryptionType == "KMS" && ev.KMSKey != "" {
 			wg.Go(func() {
 				kmsHost := "kms." + img.Region + ".amazonaws.com"
-				state, err := g.kmsKeyState(ctx, img.Region, ev.KMSKey)
+				state, err := g.kmsKeyState(ctx, img.Account, img.Region, ev.KMSKey)
 				if err != nil {
 					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-key", "kms:DescribeKey", ev.KMSKey, kmsHost, err)}})
 				}
@@ -138,7 +141,7 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 					return // a key that is not usable is the cause whatever its grants
 				}
 				// An enabled key still fails ECR when the grant ECR made for the repository is gone.
-				grants, err := g.kmsGrants(ctx, img.Region, ev.KMSKey)
+				grants, err := g.kmsGrants(ctx, img.Account, img.Region, ev.KMSKey)
 				if err != nil {
 					addSkips(&ecrImage{skips: []diagnosis.Skip{skipFor("kms-grants", "kms:ListGrants", ev.KMSKey, kmsHost, err)}})
 					return
@@ -157,7 +160,7 @@ func (g *Gatherer) ecrImage(ctx context.Context, img diagnosis.ImageRef) (*ecrIm
 func (g *Gatherer) recentTags(ctx context.Context, img diagnosis.ImageRef, out *ecrImage) {
 	var list *ecr.ListImagesOutput
 	err := g.call(ctx, func(ctx context.Context) (err error) {
-		list, err = g.clients(img.Region).ecr.ListImages(ctx, &ecr.ListImagesInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path),
+		list, err = g.ecrFor(img).ListImages(ctx, &ecr.ListImagesInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path),
 			Filter: &ecrtypes.ListImagesFilter{TagStatus: ecrtypes.TagStatusTagged}, MaxResults: aws.Int32(1000)})
 		return err
 	})
@@ -182,7 +185,7 @@ func (g *Gatherer) recentTags(ctx context.Context, img diagnosis.ImageRef, out *
 func (g *Gatherer) lifecycle(ctx context.Context, img diagnosis.ImageRef, out *ecrImage) {
 	var lp *ecr.GetLifecyclePolicyOutput
 	err := g.call(ctx, func(ctx context.Context) (err error) {
-		lp, err = g.clients(img.Region).ecr.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path)})
+		lp, err = g.ecrFor(img).GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path)})
 		return err
 	})
 	var none *ecrtypes.LifecyclePolicyNotFoundException
@@ -204,7 +207,7 @@ func (g *Gatherer) platforms(ctx context.Context, img diagnosis.ImageRef, out *e
 	}
 	var res *ecr.BatchGetImageOutput
 	err := g.call(ctx, func(ctx context.Context) (err error) {
-		res, err = g.clients(img.Region).ecr.BatchGetImage(ctx, &ecr.BatchGetImageInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path),
+		res, err = g.ecrFor(img).BatchGetImage(ctx, &ecr.BatchGetImageInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path),
 			ImageIds: []ecrtypes.ImageIdentifier{id}, AcceptedMediaTypes: indexMediaTypes})
 		return err
 	})
@@ -240,11 +243,11 @@ func (g *Gatherer) platforms(ctx context.Context, img diagnosis.ImageRef, out *e
 	}
 }
 
-func (g *Gatherer) kmsKeyState(ctx context.Context, region, key string) (string, error) {
+func (g *Gatherer) kmsKeyState(ctx context.Context, registry, region, key string) (string, error) {
 	return g.kmsKeys.get(ctx, key, func(ctx context.Context) (string, error) {
 		var out *kms.DescribeKeyOutput
 		err := g.call(ctx, func(ctx context.Context) (err error) {
-			out, err = g.clients(region).kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)})
+			out, err = g.kmsFor(registry, region, key).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)})
 			return err
 		})
 		if err != nil {
@@ -257,9 +260,12 @@ func (g *Gatherer) kmsKeyState(ctx context.Context, region, key string) (string,
 // repositoryPolicy reads a repository's policy text (cached per repository).
 func (g *Gatherer) repositoryPolicy(ctx context.Context, img diagnosis.ImageRef) *repoPolicy {
 	p, err := g.policies.get(ctx, imageKey{img.Account, img.Region, img.Path, ""}, func(ctx context.Context) (*repoPolicy, error) {
+		if skip := g.assume(ctx, img.Account, img.Region); skip != nil {
+			return &repoPolicy{skips: []diagnosis.Skip{*skip}}, nil
+		}
 		var out *ecr.GetRepositoryPolicyOutput
 		err := g.call(ctx, func(ctx context.Context) (err error) {
-			out, err = g.clients(img.Region).ecr.GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path)})
+			out, err = g.ecrFor(img).GetRepositoryPolicy(ctx, &ecr.GetRepositoryPolicyInput{RegistryId: aws.String(img.Account), RepositoryName: aws.String(img.Path)})
 			return err
 		})
 		var none *ecrtypes.RepositoryPolicyNotFoundException
@@ -280,9 +286,12 @@ func (g *Gatherer) repositoryPolicy(ctx context.Context, img diagnosis.ImageRef)
 
 // pullThroughCacheRule returns the rule whose prefix the repository path starts with.
 func (g *Gatherer) pullThroughCacheRule(ctx context.Context, img diagnosis.ImageRef) (*diagnosis.PullThroughCacheRule, *diagnosis.Skip) {
+	if skip := g.assume(ctx, img.Account, img.Region); skip != nil {
+		return nil, skip
+	}
 	rules, err := g.ptcRules.get(ctx, registryKey{img.Account, img.Region}, func(ctx context.Context) ([]diagnosis.PullThroughCacheRule, error) {
 		var rules []diagnosis.PullThroughCacheRule
-		p := ecr.NewDescribePullThroughCacheRulesPaginator(g.clients(img.Region).ecr, &ecr.DescribePullThroughCacheRulesInput{RegistryId: aws.String(img.Account)})
+		p := ecr.NewDescribePullThroughCacheRulesPaginator(g.ecrFor(img), &ecr.DescribePullThroughCacheRulesInput{RegistryId: aws.String(img.Account)})
 		for p.HasMorePages() {
 			var page *ecr.DescribePullThroughCacheRulesOutput
 			err := g.call(ctx, func(ctx context.Context) (err error) {

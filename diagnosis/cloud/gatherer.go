@@ -30,6 +30,10 @@ type Options struct {
 	// Concurrency bounds the pods enriched at once in EnrichAll (default 8).
 	Concurrency int
 	Logger      *slog.Logger
+	// RegistryRoles maps a registry account ID to the ARN of a role in it that the bot
+	// assumes (sts:AssumeRole, session "pullcheck") to read that account's ECR repositories
+	// and their KMS keys. Accounts without a role are read with the bot's own credentials.
+	RegistryRoles map[string]string
 }
 
 // Gatherer reads AWS evidence for diagnoses.
@@ -39,6 +43,10 @@ type Gatherer struct {
 
 	mu      sync.Mutex
 	regions map[string]*regionClients
+	// roles and roleClients are the registry roles (by account) and their clients.
+	roles       map[string]*registryRole
+	roleClients map[registryKey]*regionClients
+	assumed     *cache[string, struct{}]
 
 	credentials *cache[string, bool]
 	caller      *cache[string, string]
@@ -86,6 +94,8 @@ func New(cfg aws.Config, opts Options) *Gatherer {
 	ttl, now := opts.TTL, opts.Now
 	g := &Gatherer{
 		cfg: cfg, opts: opts, regions: map[string]*regionClients{},
+		roles: map[string]*registryRole{}, roleClients: map[registryKey]*regionClients{},
+		assumed:     newCache[string, struct{}](ttl, now),
 		credentials: newCache[string, bool](ttl, now),
 		caller:      newCache[string, string](ttl, now),
 		images:      newCache[imageKey, *ecrImage](ttl, now),

@@ -24,10 +24,10 @@ type kmsGrant struct {
 }
 
 // kmsGrants lists a key's grants (kms:ListGrants, every page), cached per key.
-func (g *Gatherer) kmsGrants(ctx context.Context, region, key string) ([]kmsGrant, error) {
+func (g *Gatherer) kmsGrants(ctx context.Context, registry, region, key string) ([]kmsGrant, error) {
 	return g.grants.get(ctx, key, func(ctx context.Context) ([]kmsGrant, error) {
 		var out []kmsGrant
-		pg := kms.NewListGrantsPaginator(g.clients(region).kms, &kms.ListGrantsInput{KeyId: aws.String(key), Limit: aws.Int32(100)})
+		pg := kms.NewListGrantsPaginator(g.kmsFor(registry, region, key), &kms.ListGrantsInput{KeyId: aws.String(key), Limit: aws.Int32(100)})
 		for pg.HasMorePages() {
 			var page *kms.ListGrantsOutput
 			err := g.call(ctx, func(ctx context.Context) (err error) {

@@ -1462,11 +1462,11 @@ func TestCallLog(t *testing.T) {
 	}
 
 	wantCalls := []Call{
-		{"ec2", "DescribeInstances", "us-west-2"},
-		{"iam", "GetInstanceProfile", "us-west-2"},
-		{"ecr", "DescribeImages", "us-west-2"},
-		{"ec2", "DescribeInstances", "us-west-2"},
-		{"ecr", "DescribeRepositories", "us-east-1"},
+		{"ec2", "DescribeInstances", "us-west-2", ExampleAccount, ""},
+		{"iam", "GetInstanceProfile", "us-west-2", ExampleAccount, ""},
+		{"ecr", "DescribeImages", "us-west-2", ExampleAccount, ""},
+		{"ec2", "DescribeInstances", "us-west-2", ExampleAccount, ""},
+		{"ecr", "DescribeRepositories", "us-east-1", ExampleAccount, ""},
 	}
 	if diff := cmp.Diff(wantCalls, s.Calls()); diff != "" {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)

@@ -20,6 +20,12 @@
 // Authorization header, and resources are looked up in the region of that scope, so a
 // client configured for the wrong region sees what it would see in AWS.
 //
+// A call acts as the account of the credentials that signed it (Call.Account): the access
+// key ID in the Authorization header names them. Keys that sts:AssumeRole issued act as the
+// role's account; any other key is the bot's own and acts as Scenario.Account (signatures are
+// not checked). With Scenario.SeparateAccounts, ECR and KMS answer only about the account a
+// call acts as, so that reading a central registry account needs an assumed role there.
+//
 // The state is a plain Scenario value (WorkedExample gives the values of the reference
 // worked example). Tests change it through Server.Update, inject faults with FailNext,
 // Latency and Scenario.Denied, and read what was called with Calls and Actions. RunCLI

@@ -44,9 +44,9 @@ type ecrRepoRef struct {
 }
 
 func (s *Server) ecrRepo(req *request, ref ecrRepoRef) (*Repository, error) {
-	registry := ref.RegistryID
-	if registry == "" {
-		registry = s.sc.Account
+	registry, err := s.ecrRegistry(req, ref.RegistryID, ref.RepositoryName)
+	if err != nil {
+		return nil, err
 	}
 	for _, r := range s.sc.Repositories {
 		if r.RegistryID == registry && r.Region == req.region && r.Name == ref.RepositoryName {
@@ -152,9 +152,9 @@ func (s *Server) ecrDescribeRepositories(req *request) (any, error) {
 		}
 		return map[string]any{"repositories": repos}, nil
 	}
-	registry := in.RegistryID
-	if registry == "" {
-		registry = s.sc.Account
+	registry, err := s.ecrRegistry(req, in.RegistryID, "")
+	if err != nil {
+		return nil, err
 	}
 	for _, r := range s.sc.Repositories {
 		if r.RegistryID == registry && r.Region == req.region {
@@ -415,9 +415,9 @@ func (s *Server) ecrDescribePullThroughCacheRules(req *request) (any, error) {
 	if err := decodeJSON(req, &in); err != nil {
 		return nil, err
 	}
-	registry := in.RegistryID
-	if registry == "" {
-		registry = s.sc.Account
+	registry, err := s.ecrRegistry(req, in.RegistryID, "")
+	if err != nil {
+		return nil, err
 	}
 	var rules []map[string]any
 	ruleJSON := func(p *PullThroughCacheRule) map[string]any {
@@ -474,7 +474,7 @@ func (s *Server) ecrGetAuthorizationToken(req *request) (any, error) {
 	}
 	registries := in.RegistryIDs
 	if len(registries) == 0 {
-		registries = []string{s.sc.Account}
+		registries = []string{req.account}
 	}
 	var data []map[string]any
 	for _, id := range registries {
@@ -608,7 +608,7 @@ func (s *Server) ecrCreateRepository(req *request) (any, error) {
 	}
 	registry := in.RegistryID
 	if registry == "" {
-		registry = s.sc.Account
+		registry = req.account
 	}
 	if _, err := s.ecrRepo(req, ecrRepoRef{registry, in.RepositoryName}); err == nil {
 		return nil, errorf(400, "RepositoryAlreadyExistsException",

@@ -20,18 +20,23 @@ var iamHandlers = map[string]handler{
 
 var stsHandlers = map[string]handler{
 	"GetCallerIdentity": (*Server).stsGetCallerIdentity,
+	"AssumeRole":        (*Server).stsAssumeRole,
 }
 
-func (s *Server) stsGetCallerIdentity(*request) (any, error) {
+func (s *Server) stsGetCallerIdentity(req *request) (any, error) {
+	type identity struct {
+		UserID  string `xml:"UserId"`
+		Account string
+		Arn     string
+	}
+	if ss := req.session; ss != nil {
+		return &identity{ss.id, ss.account, ss.arn}, nil
+	}
 	userID := s.sc.Caller.UserID
 	if userID == "" {
 		userID = "AROAAWSFAKECALLER0001:pullcheck"
 	}
-	return &struct {
-		UserID  string `xml:"UserId"`
-		Account string
-		Arn     string
-	}{userID, s.sc.Account, s.sc.Caller.Arn}, nil
+	return &identity{userID, s.sc.Account, s.sc.Caller.Arn}, nil
 }
 
 // ---- wire shapes ----

@@ -34,13 +34,13 @@ func (s *Server) kmsGetKeyPolicy(req *request) (any, error) {
 	policy := k.Policy
 	if policy == "" {
 		policy = `{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow",` +
-			`"Principal":{"AWS":"arn:aws:iam::` + s.sc.Account + `:root"},"Action":"kms:*","Resource":"*"}]}`
+			`"Principal":{"AWS":"arn:aws:iam::` + k.Account + `:root"},"Action":"kms:*","Resource":"*"}]}`
 	}
 	return map[string]any{"Policy": policy, "PolicyName": "default"}, nil
 }
 
 func (s *Server) kmsArn(k *KMSKey) string {
-	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", k.Region, s.sc.Account, k.ID)
+	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", k.Region, k.Account, k.ID)
 }
 
 func (s *Server) kmsKey(req *request) (*KMSKey, error) {
@@ -51,6 +51,9 @@ func (s *Server) kmsKey(req *request) (*KMSKey, error) {
 		return nil, err
 	}
 	if k := s.sc.KMSKey(in.KeyID); k != nil && k.Region == req.region {
+		if err := s.ownAccount(req, k.Account, s.kmsArn(k)); err != nil {
+			return nil, err
+		}
 		return k, nil
 	}
 	ref := in.KeyID
@@ -69,7 +72,7 @@ func (s *Server) kmsDescribeKey(req *request) (any, error) {
 		return nil, err
 	}
 	md := map[string]any{
-		"AWSAccountId":          s.sc.Account,
+		"AWSAccountId":          k.Account,
 		"KeyId":                 k.ID,
 		"Arn":                   s.kmsArn(k),
 		"CreationDate":          epoch(k.CreatedAt),
@@ -144,7 +147,7 @@ func (s *Server) kmsListGrants(req *request) (any, error) {
 			"Name":             g.Name,
 			"CreationDate":     epoch(g.CreatedAt),
 			"GranteePrincipal": g.GranteePrincipal,
-			"IssuingAccount":   "arn:aws:iam::" + s.sc.Account + ":root",
+			"IssuingAccount":   "arn:aws:iam::" + k.Account + ":root",
 			"Operations":       nonNil(g.Operations),
 		}
 		if g.RetiringPrincipal != "" {

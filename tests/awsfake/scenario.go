@@ -28,6 +28,14 @@ type Scenario struct {
 	// Denied lists the calls the bot's own credentials may not make, as IAM action names
 	// ("ecr:DescribeImages"); such calls fail with the protocol's access-denied error.
 	Denied map[string]bool
+	// SeparateAccounts makes ECR and KMS answer a call only about the account it acts as
+	// (Call.Account): with the bot's own credentials, another account's repositories,
+	// pull-through cache rules and keys are refused with AccessDeniedException, as AWS does
+	// when their resource policy does not allow the bot (awsfake does not evaluate it); with
+	// credentials from sts:AssumeRole of a role in that account, they are answered. Off, the
+	// bot's credentials read every account (and so does the AWS CLI of RunCLI, which plays
+	// an operator with access everywhere).
+	SeparateAccounts bool
 
 	Repositories          []*Repository
 	PullThroughCacheRules []*PullThroughCacheRule
@@ -309,6 +317,7 @@ type FargateSelector struct {
 // KMSKey is a KMS key.
 type KMSKey struct {
 	ID          string
+	Account     string // empty = Scenario.Account
 	Region      string
 	Description string
 	// State is Enabled (default), Disabled, PendingDeletion, PendingImport, Unavailable.

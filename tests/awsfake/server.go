@@ -31,6 +31,12 @@ type Call struct {
 	Service   string // SigV4 signing name: ecr, iam, sts, ec2, eks, kms
 	Operation string // API operation name: DescribeImages
 	Region    string // region of the credential scope
+	// Account is the account the call acts as: Scenario.Account for the bot's own
+	// credentials, the role's account for credentials that sts:AssumeRole issued.
+	Account string
+	// Role is the ARN of the assumed role whose credentials signed the call ("" for the
+	// bot's own credentials).
+	Role string
 }
 
 // Action returns the IAM action name of the call ("ecr:DescribeImages").
@@ -87,6 +93,8 @@ type Server struct {
 	faults  map[string][]Fault
 	calls   []Call
 	seq     int
+	// sessions are the credentials sts:AssumeRole issued, by access key ID.
+	sessions map[string]session
 
 	cliOnce    sync.Once
 	cliDataDir string
@@ -99,7 +107,7 @@ func New(sc *Scenario) *Server {
 	if sc == nil {
 		sc = &Scenario{}
 	}
-	s := &Server{sc: sc, faults: map[string][]Fault{}}
+	s := &Server{sc: sc, faults: map[string][]Fault{}, sessions: map[string]session{}}
 	s.normalize()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL
@@ -223,6 +231,10 @@ type request struct {
 	id      string // request ID
 	// path parameters of restJson operations
 	params map[string]string
+	// account is the account the call acts as, and session the assumed role's session
+	// (nil for the bot's own credentials): see Server.identify.
+	account string
+	session *session
 }
 
 // apiError is an error answer in the protocol of the service.
@@ -240,7 +252,7 @@ func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
 }
 
-var scopeRE = regexp.MustCompile(`Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request`)
+var scopeRE = regexp.MustCompile(`Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request`)
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	m := scopeRE.FindStringSubmatch(r.Header.Get("Authorization"))
@@ -253,7 +265,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	req := &request{region: m[1], service: m[2], body: body, http: r}
+	req := &request{region: m[2], service: m[3], body: body, http: r}
 	proto, ok := protocols[req.service]
 	if !ok {
 		http.Error(w, fmt.Sprintf("awsfake: no service %q", req.service), http.StatusBadRequest)
@@ -267,7 +279,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seq++
 	req.id = fmt.Sprintf("00000000-aws0-fake-0000-%012d", s.seq)
-	s.calls = append(s.calls, Call{Service: req.service, Operation: req.op, Region: req.region})
+	s.identify(req, m[1])
+	call := Call{Service: req.service, Operation: req.op, Region: req.region, Account: req.account}
+	if req.session != nil {
+		call.Role = req.session.role
+	}
+	s.calls = append(s.calls, call)
 	latency := s.latency
 	var fault Fault
 	action := req.service + ":" + req.op
@@ -299,7 +316,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var out any
 	switch {
-	case s.sc.Denied[action]:
+	case req.session == nil && s.sc.Denied[action]:
 		err = proto.accessDenied(s.sc, action)
 	default:
 		h, ok := handlers[action]
@@ -453,6 +470,7 @@ func (s *Server) normalize() {
 		}
 	}
 	for _, k := range sc.KMSKeys {
+		def(&k.Account, sc.Account)
 		def(&k.Region, sc.Region)
 		def(&k.State, "Enabled")
 	}

@@ -71,7 +71,7 @@ func BenchmarkDiagnoseWithLatency(b *testing.B) {
 		// A new process: new clients, new connections, empty caches.
 		cfg := server.SDKConfig(ctx)
 		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-		w := newWiring(cfg, regs.transport(), []string{ns}, clock)
+		w := newWiring(cfg, regs.transport(), []string{ns}, clock, nil)
 		cold += diagnose(w)
 		warm += diagnose(w)
 		n++

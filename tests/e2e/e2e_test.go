@@ -53,6 +53,8 @@ type scenario struct {
 	skips map[string]string
 	// calls are AWS actions the diagnosis must have made.
 	calls []string
+	// registryRoles are the bot's registry roles (PULLCHECK_AWS_REGISTRY_ROLES).
+	registryRoles map[string]string
 	// fixed checks the AWS state after the report's aws commands ran (TestAWSCLI).
 	fixed func(t *testing.T, sc *awsfake.Scenario)
 }
@@ -65,9 +67,11 @@ type outcome struct {
 	now    time.Time // the scenario's clock
 	report diagnosis.Report
 	aws    *awsfake.Server
-	// actions are the AWS actions the diagnosis called (before any CLI command ran).
-	actions []string
-	done    bool
+	// actions are the AWS actions the diagnosis called (before any CLI command ran), and
+	// roleActions those it called with a registry role's credentials.
+	actions     []string
+	roleActions []string
+	done        bool
 }
 
 var (
@@ -134,12 +138,17 @@ func (o *outcome) run(t *testing.T, regs *registries) {
 			return aws.Credentials{}, errors.New("no EC2 IMDS role found, operation error ec2imds: GetMetadata, canceled, context deadline exceeded")
 		})
 	}
-	w := newWiring(cfg, regs.transport(), []string{o.ns}, clock)
+	w := newWiring(cfg, regs.transport(), []string{o.ns}, clock, sc.registryRoles)
 	o.report, err = diagnosis.NewEngine().Diagnose(ctx, w.collector, diagnosis.PodRef{Namespace: o.ns, Name: pod.Name})
 	if err != nil {
 		t.Fatalf("diagnose: %v", err)
 	}
 	o.actions = o.aws.Actions()
+	for _, c := range o.aws.Calls() {
+		if c.Role != "" && !slices.Contains(o.roleActions, c.Action()) {
+			o.roleActions = append(o.roleActions, c.Action())
+		}
+	}
 	o.done = true
 }
 
@@ -258,8 +267,11 @@ func TestScenarios(t *testing.T) {
 }
 
 // TestIAMPolicy: the AWS calls the code can make (read from diagnosis/cloud's source), the
-// calls the scenarios made, and deploy/aws/iam-policy.json agree: every call is reached by a
-// scenario, every call is granted, and every grant is used.
+// calls the scenarios made, and deploy/aws/iam-policy.json plus iam-policy-registry-roles.json
+// agree: every call is reached by a scenario, every call is granted, and every grant is used.
+// sts:AssumeRole is granted by the registry-roles policy only, and what the registry roles
+// call is granted by deploy/aws/registry-read-role-policy.json (diagnosis/cloud's
+// TestRegistryRole checks that every grant of it is used).
 func TestIAMPolicy(t *testing.T) {
 	all := diagnoseAll(t)
 	called := map[string]bool{}
@@ -268,7 +280,28 @@ func TestIAMPolicy(t *testing.T) {
 			called[a] = true
 		}
 	}
-	checkPolicy(t, called, codeActions(t), policyActions(t))
+	own, roles := policyActions(t, "iam-policy.json"), policyActions(t, "iam-policy-registry-roles.json")
+	if slices.ContainsFunc(own, func(p string) bool { return grants(p, "sts:AssumeRole") }) {
+		t.Errorf("deploy/aws/iam-policy.json grants sts:AssumeRole: only iam-policy-registry-roles.json may")
+	}
+	if !slices.Equal(roles, []string{"sts:AssumeRole"}) {
+		t.Errorf("deploy/aws/iam-policy-registry-roles.json grants %v, want sts:AssumeRole only", roles)
+	}
+	checkPolicy(t, called, codeActions(t), append(own, roles...))
+
+	rolePolicy := policyActions(t, "registry-read-role-policy.json")
+	roleCalled := false
+	for _, o := range all {
+		for _, a := range o.roleActions {
+			roleCalled = true
+			if !slices.ContainsFunc(rolePolicy, func(p string) bool { return grants(p, a) }) {
+				t.Errorf("%s: a registry role called %s, which deploy/aws/registry-read-role-policy.json does not grant", o.sc.name, a)
+			}
+		}
+	}
+	if !roleCalled {
+		t.Error("no scenario read a registry through its role")
+	}
 }
 
 // TestAWSCLI runs every aws command the reports print (fixes and verify) with the real AWS
@@ -294,6 +327,7 @@ func TestAWSCLI(t *testing.T) {
 					// The operator who runs the fixes is not the bot: the bot's denials do not apply.
 					state := o.awsState()
 					clear(state.Denied)
+					state.SeparateAccounts = false // the operator has credentials in the registry account
 					server := newAWS(state)
 					out, err := server.RunCLI(t, script)
 					if err != nil {

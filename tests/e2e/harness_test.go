@@ -127,9 +127,9 @@ type wiring struct {
 	enricher  *registryprobe.Enricher
 }
 
-func newWiring(awsCfg aws.Config, rt http.RoundTripper, probeNamespaces []string, now func() time.Time) wiring {
+func newWiring(awsCfg aws.Config, rt http.RoundTripper, probeNamespaces []string, now func() time.Time, registryRoles map[string]string) wiring {
 	kc := kube.NewCollector(cluster.Client, kube.Options{Context: kubetest.ContextName, Now: now, ReadSecrets: true})
-	g := cloud.New(awsCfg, cloud.Options{Cluster: awsfake.ExampleCluster, Now: now})
+	g := cloud.New(awsCfg, cloud.Options{Cluster: awsfake.ExampleCluster, Now: now, RegistryRoles: registryRoles})
 	en := registryprobe.NewEnricher(registryprobe.New(registryprobe.Options{Transport: rt}), registryprobe.EnricherOptions{
 		ECR:     g,
 		Secrets: kube.NewSecretCredentials(cluster.Client, probeNamespaces),

@@ -96,6 +96,10 @@ func codeActions(t *testing.T) map[string]string {
 					return true
 				}
 				name, where := sel.Sel.Name, fset.Position(n.Pos()).String()
+				if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "stscreds" && name == "NewAssumeRoleProvider" {
+					out["sts:AssumeRole"] = where // the registry roles' credentials
+					return true
+				}
 				switch svcs := operations[name]; len(svcs) {
 				case 0:
 				case 1:
@@ -114,11 +118,11 @@ func codeActions(t *testing.T) map[string]string {
 	return out
 }
 
-// policyActions returns the actions deploy/aws/iam-policy.json allows (as written: they may
-// hold wildcards).
-func policyActions(t *testing.T) []string {
+// policyActions returns the actions the policy file deploy/aws/<name> allows (as written:
+// they may hold wildcards).
+func policyActions(t *testing.T, name string) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "aws", "iam-policy.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "aws", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +133,7 @@ func policyActions(t *testing.T) []string {
 		}
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("deploy/aws/iam-policy.json: %v", err)
+		t.Fatalf("deploy/aws/%s: %v", name, err)
 	}
 	var out []string
 	for _, st := range doc.Statement {
@@ -140,7 +144,7 @@ func policyActions(t *testing.T) []string {
 		if json.Unmarshal(st.Action, &list) != nil {
 			var one string
 			if err := json.Unmarshal(st.Action, &one); err != nil {
-				t.Fatalf("deploy/aws/iam-policy.json: Action %s: %v", st.Action, err)
+				t.Fatalf("deploy/aws/%s: Action %s: %v", name, st.Action, err)
 			}
 			list = []string{one}
 		}
@@ -178,12 +182,12 @@ func checkPolicy(t *testing.T, called map[string]bool, code map[string]string, p
 			t.Errorf("a scenario called %s, which the scan of diagnosis/cloud did not find: the scan misses a call", a)
 		}
 		if !slices.ContainsFunc(policy, func(p string) bool { return grants(p, a) }) {
-			t.Errorf("the code calls %s, which deploy/aws/iam-policy.json does not grant", a)
+			t.Errorf("the code calls %s, which the bot's policies in deploy/aws do not grant", a)
 		}
 	}
 	for _, p := range policy {
 		if !slices.ContainsFunc(sortedKeys(called), func(a string) bool { return grants(p, a) }) {
-			t.Errorf("deploy/aws/iam-policy.json grants %s, which nothing calls", p)
+			t.Errorf("the bot's policies in deploy/aws grant %s, which nothing calls", p)
 		}
 	}
 }

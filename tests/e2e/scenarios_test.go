@@ -59,6 +59,23 @@ func timeoutTo(image string) string {
 	return failedToPull(image, fmt.Sprintf(`failed to do request: Head "https://%s/v2/%s/manifests/%s": dial tcp 10.0.12.200:443: i/o timeout`, ref.RegistryHost(), ref.Path, ref.Reference()))
 }
 
+// The central registry account of the registry-role scenarios.
+const (
+	centralAcct    = "222233334444"
+	centralRole    = "arn:aws:iam::" + centralAcct + ":role/pullcheck-registry-read"
+	centralImage   = centralAcct + ".dkr.ecr." + awsfake.ExampleRegion + ".amazonaws.com/platform/base:2024.06"
+	centralRepoARN = "arn:aws:ecr:us-west-2:" + centralAcct + ":repository/platform/base"
+)
+
+// centralRegistry copies platform/base (its policy allows the CI account only) into the
+// central registry account, which only calls acting as that account may read.
+func centralRegistry(sc *awsfake.Scenario) {
+	sc.SeparateAccounts = true
+	base := *sc.Repository(awsfake.ExampleCrossAcctRepo)
+	base.RegistryID = centralAcct
+	sc.Repositories = append(sc.Repositories, &base)
+}
+
 func withPolicy(policies ...string) func(*awsfake.Scenario) {
 	return func(sc *awsfake.Scenario) {
 		sc.Role(awsfake.ExampleNodeRole).AttachedPolicies = policies
@@ -216,6 +233,50 @@ func scenarios() []scenario {
 					t.Errorf("after the fixes the policy is %s, want the node role added to the statements already there", p)
 				}
 			},
+		},
+		{
+			// A central registry account that only its own role may read: the bot assumes
+			// the configured role there and confirms the cause from the repository policy.
+			name:          "access-denied: cross-account pull, the policy read through the registry role",
+			spec:          pod(container("api", centralImage)),
+			aws:           centralRegistry,
+			registryRoles: map[string]string{centralAcct: centralRole},
+			kube:          failing(headStatus(centralImage, "403 Forbidden")),
+			want: one(want{cause: diagnosis.CauseAccessDenied, confidence: diagnosis.Confirmed, summary: "a cross-account pull needs an Allow",
+				evidence: []string{"ecr:GetRepositoryPolicy (account " + centralAcct + "): the policy has no statement allowing it for " + nodeRoleARN},
+				fixes:    []string{"aws ecr set-repository-policy --region us-west-2 --registry-id " + centralAcct + " --repository-name platform/base --policy-text file://new.json"}}),
+			calls: []string{"sts:AssumeRole", "ecr:GetRepositoryPolicy", "ecr:DescribeRepositories", "ecr:DescribeImages"},
+			fixed: func(t *testing.T, sc *awsfake.Scenario) {
+				for _, r := range sc.Repositories {
+					if r.RegistryID == centralAcct && r.Name == "platform/base" && !strings.Contains(r.Policy, nodeRoleARN) {
+						t.Errorf("after the fixes the policy is %s, want the node role added", r.Policy)
+					}
+				}
+			},
+		},
+		{
+			// No role for the registry account: the bot's own reads are refused, as before.
+			name: "partial: cross-account pull without a registry role",
+			spec: pod(container("api", centralImage)),
+			aws:  centralRegistry,
+			kube: failing(headStatus(centralImage, "403 Forbidden")),
+			want: one(want{cause: diagnosis.CauseAccessDenied, confidence: diagnosis.Likely}),
+			skips: map[string]string{
+				"ecr-repository":         "ecr:DescribeRepositories on " + centralRepoARN,
+				"ecr-image":              "ecr:DescribeImages on " + centralRepoARN,
+				"ecr-repository-policy":  "ecr:GetRepositoryPolicy on " + centralRepoARN,
+				"ecr-pull-through-cache": "ecr:DescribePullThroughCacheRules",
+			},
+		},
+		{
+			// The role is configured but the bot may not assume it: one skip says so.
+			name:          "partial: the registry role cannot be assumed",
+			spec:          pod(container("api", centralImage)),
+			aws:           func(sc *awsfake.Scenario) { centralRegistry(sc); sc.Denied["sts:AssumeRole"] = true },
+			registryRoles: map[string]string{centralAcct: centralRole},
+			kube:          failing(headStatus(centralImage, "403 Forbidden")),
+			want:          one(want{cause: diagnosis.CauseAccessDenied, confidence: diagnosis.Likely}),
+			skips:         map[string]string{"ecr-registry-role": "sts:AssumeRole on " + centralRole},
 		},
 		{
 			name: "access-denied: the node role lacks ecr:BatchGetImage",
