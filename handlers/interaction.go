@@ -121,7 +121,8 @@ func restartBlocker(o offer, r diagnosis.Report) string {
 	for _, f := range r.Findings {
 		if f.Confidence == diagnosis.Confirmed && !slices.Contains(causesARestartRemedies, f.Cause) {
 			return "the cause still holds. " + containerLabel(f) + ": " + code(string(f.Cause)) + " (confirmed just now): " +
-				truncate(esc(oneLine(f.Summary)), 600) + " A new pod would fail the same way. Apply the fix first, then approve again."
+				truncate(esc(oneLine(f.Summary)), 600) + " A new pod would fail the same way. Apply the fix first, then approve again." +
+				" (Fixed already? The kubelet has not retried the pull yet: it backs off for up to 5 minutes. Approve again after its next attempt.)"
 		}
 	}
 	return ""

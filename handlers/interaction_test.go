@@ -142,7 +142,7 @@ func TestRestartRefused(t *testing.T) {
 			want: "This channel may not act on namespace `payments`."},
 		{name: "cause still holds", offered: tagNotFoundReport(), result: "cause_holds", wantDiags: 2,
 			atClick: answerWith(tagNotFoundReport()),
-			want:    "Not restarting Deployment/payments-api: the cause still holds. `api`: `tag-not-found` (confirmed just now): The ECR repository payments/api exists, but has no image 1.8.2. A new pod would fail the same way. Apply the fix first, then approve again."},
+			want:    "Not restarting Deployment/payments-api: the cause still holds. `api`: `tag-not-found` (confirmed just now): The ECR repository payments/api exists, but has no image 1.8.2. A new pod would fail the same way. Apply the fix first, then approve again. (Fixed already? The kubelet has not retried the pull yet: it backs off for up to 5 minutes. Approve again after its next attempt.)"},
 		{name: "restart cannot help now", result: "cause_holds", wantDiags: 2, atClick: answerWith(mixedReport()),
 			want: "a restart does not help `statsd-exporter` (`rate-limited`): A new pod pulls from the same IP address"},
 		{name: "pod recovered", result: "cause_holds", wantDiags: 2, atClick: answerWith(healthyReport()),
