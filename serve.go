@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -136,6 +137,8 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 	// Everything that can fail at start-up has been checked by now (configuration, Kubernetes
 	// and AWS clients, the alert channels in Slack).
 	health.SetReady("started", true, "")
+	// Not ready until Slack can reach the bot: listening (HTTP) or connected (Socket Mode).
+	health.SetReady("slack", false, "not connected to slack")
 	log.Info("pullcheck bot starting", "mode", settings.Mode, "context", contextName, "cluster", c.cluster, "aws", c.aws,
 		"probe", c.probe, "alerts", alertService != nil, "health", settings.HealthListen)
 	g, gctx := errgroup.WithContext(ctx)
@@ -147,10 +150,16 @@ func (c *cli) runServe(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		g.Go(func() error { return h.Serve(gctx, settings.Listen) })
+		// Ready once listening for Slack's requests.
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", settings.Listen)
+		if err != nil {
+			return fmt.Errorf("listen for slack requests on %s (PULLCHECK_LISTEN): %w", settings.Listen, err)
+		}
+		health.SetReady("slack", true, "")
+		g.Go(func() error { return h.ServeListener(gctx, ln) })
 	default:
 		// Ready once Slack said hello on the Socket Mode connection, not ready while it is down.
-		health.SetReady("slack", false, "not connected to slack")
 		sock := bot.NewSocket(b, api).OnConnection(func(up bool) { health.SetReady("slack", up, "not connected to slack") })
 		g.Go(func() error { return sock.Run(gctx) })
 	}

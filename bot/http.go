@@ -79,10 +79,12 @@ func (h *HTTPHandler) Serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return h.serve(ctx, ln)
+	return h.ServeListener(ctx, ln)
 }
 
-func (h *HTTPHandler) serve(ctx context.Context, ln net.Listener) error {
+// ServeListener is Serve on a listener the caller opened (so that it knows when the bot is
+// listening, for a readiness probe). It closes ln when it returns.
+func (h *HTTPHandler) ServeListener(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

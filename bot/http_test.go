@@ -442,7 +442,7 @@ func TestServeStopsWithItsContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- h.serve(ctx, ln) }()
+	go func() { served <- h.ServeListener(ctx, ln) }()
 
 	body := slashForm("help").Encode()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+CommandsPath, strings.NewReader(body))
