@@ -5,7 +5,8 @@
 //
 // Every call is read-only, made with the bot's own credentials from the default chain (so IRSA
 // and EKS Pod Identity work for the bot itself), except the ECR and KMS reads of a registry
-// account that has a role in Options.RegistryRoles: those go through that role (sts:AssumeRole,
+// account that has a role in Options.RegistryRoles, and the ECR token for the registry probe
+// (ECRToken) of such an account: those go through that role (sts:AssumeRole,
 // credentials cached per account), and a role that cannot be assumed is one Skip naming
 // sts:AssumeRole. Each lookup has its own timeout and is cached
 // with a TTL across pods and scans; a lookup that fails becomes a diagnosis.Skip that names the

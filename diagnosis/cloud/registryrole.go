@@ -98,19 +98,31 @@ func (g *Gatherer) assume(ctx context.Context, account, region string) *diagnosi
 	if r == nil {
 		return nil
 	}
+	err := g.assumeRole(ctx, r, account)
+	if err == nil {
+		return nil
+	}
+	s := assumeSkip(r, account, region, err)
+	return &s
+}
+
+// assumeRole gets r's credentials (cached per account and TTL, as for assume).
+func (g *Gatherer) assumeRole(ctx context.Context, r *registryRole, account string) error {
 	_, err := g.assumed.get(ctx, account, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, g.call(ctx, func(ctx context.Context) error {
 			_, err := r.creds.Retrieve(ctx)
 			return err
 		})
 	})
-	if err == nil {
-		return nil
-	}
+	return err
+}
+
+// assumeSkip says why r could not be assumed and what that needs.
+func assumeSkip(r *registryRole, account, region string, err error) diagnosis.Skip {
 	s := skipFor("ecr-registry-role", "sts:AssumeRole", r.arn, "sts."+region+".amazonaws.com", err)
 	if isAccessDenied(err) {
 		s.Reason = fmt.Sprintf("the bot could not assume %s to read registry account %s", r.arn, account)
 		s.Needs = "sts:AssumeRole on " + r.arn + " for the bot's role, and a trust policy on that role that names the bot's role"
 	}
-	return &s
+	return s
 }

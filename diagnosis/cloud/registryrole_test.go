@@ -1,7 +1,9 @@
 package cloud_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,6 +109,11 @@ func TestRegistryRole(t *testing.T) {
 		t.Errorf("%s: key %q, grant %s, want Enabled with ECR's grant", tRegKMS, ev.KMSKeyState, ev.KMSGrant)
 	}
 
+	// The registry probe's token is the role's too.
+	if _, _, err := e.g.ECRToken(context.Background(), diagnosis.ParseImage(tRegBase)); err != nil {
+		t.Errorf("ECRToken(%s): %v", tRegBase, err)
+	}
+
 	byRole := map[string]bool{}
 	for _, c := range e.srv.Calls() {
 		switch {
@@ -114,7 +121,7 @@ func TestRegistryRole(t *testing.T) {
 			byRole[c.Action()] = true
 		case c.Role != "":
 			t.Errorf("call %+v with an unexpected role", c)
-		case c.Service == "ecr" && c.Operation != "GetAuthorizationToken" || c.Service == "kms":
+		case c.Service == "ecr" || c.Service == "kms":
 			t.Errorf("call %+v on the registry with the bot's own credentials", c)
 		}
 	}
@@ -192,6 +199,83 @@ func TestRegistryRoleSkips(t *testing.T) {
 				}
 			}
 			tc.calls(t, counts(e.srv))
+		})
+	}
+}
+
+// ECRToken asks for the token with the registry role of the image's account when one is
+// configured, and with the bot's own credentials otherwise; a role that cannot be assumed, or
+// that may not get a token, is a *cloud.PermissionError naming what it needs.
+func TestECRTokenRegistryRole(t *testing.T) {
+	tests := []struct {
+		name     string
+		image    string
+		roles    map[string]string
+		setup    func(*awsfake.Scenario)
+		fail     func(*awsfake.Server)
+		wantRole string // role of the GetAuthorizationToken call ("" for the bot's own)
+		wantAcct string // account it acts as
+		needs    string // substring of the PermissionError's Needs; "" for a token
+		noToken  bool   // no GetAuthorizationToken call at all
+	}{
+		{name: "role", image: tRegBase, roles: map[string]string{tRegAccount: tRegRole}, wantRole: tRegRole, wantAcct: tRegAccount},
+		{name: "no role", image: tRegBase, wantAcct: awsfake.ExampleAccount},
+		{name: "role of another account", image: tMissingTag, roles: map[string]string{tRegAccount: tRegRole}, wantAcct: awsfake.ExampleAccount},
+		{
+			name: "assume role denied", image: tRegBase, roles: map[string]string{tRegAccount: tRegRole},
+			setup:   func(sc *awsfake.Scenario) { sc.Denied["sts:AssumeRole"] = true },
+			needs:   "sts:AssumeRole on " + tRegRole + " for the bot's role, and a trust policy",
+			noToken: true,
+		},
+		{
+			name: "token refused under the role", image: tRegBase, roles: map[string]string{tRegAccount: tRegRole},
+			fail:     func(s *awsfake.Server) { s.FailNext("ecr:GetAuthorizationToken", 10, awsfake.ServerError) },
+			needs:    "ecr:GetAuthorizationToken for the registry role " + tRegRole,
+			wantRole: tRegRole, wantAcct: tRegAccount,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(sc *awsfake.Scenario) {
+				registryAccount(sc)
+				if tc.setup != nil {
+					tc.setup(sc)
+				}
+			}, cloud.Options{RegistryRoles: tc.roles})
+			if tc.fail != nil {
+				tc.fail(e.srv)
+			}
+			user, password, err := e.g.ECRToken(context.Background(), diagnosis.ParseImage(tc.image))
+			if tc.needs == "" {
+				if err != nil || user != "AWS" || password != awsfake.ECRPassword {
+					t.Errorf("ECRToken() = %q, %q, %v; want AWS, %q, nil", user, password, err, awsfake.ECRPassword)
+				}
+			} else {
+				var perm *cloud.PermissionError
+				if !errors.As(err, &perm) || !strings.Contains(perm.Permission(), tc.needs) {
+					t.Errorf("ECRToken() error %v, want a PermissionError naming %q", err, tc.needs)
+				}
+			}
+			var tokens []awsfake.Call
+			for _, c := range e.srv.Calls() {
+				if c.Action() == "ecr:GetAuthorizationToken" {
+					tokens = append(tokens, c)
+				}
+			}
+			if tc.noToken {
+				if len(tokens) > 0 {
+					t.Errorf("GetAuthorizationToken calls %+v, want none", tokens)
+				}
+				return
+			}
+			if len(tokens) == 0 {
+				t.Fatal("no GetAuthorizationToken call")
+			}
+			for _, c := range tokens {
+				if c.Role != tc.wantRole || c.Account != tc.wantAcct {
+					t.Errorf("GetAuthorizationToken as role %q account %s, want role %q account %s", c.Role, c.Account, tc.wantRole, tc.wantAcct)
+				}
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package registryprobe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,9 +10,17 @@ import (
 	"github.com/pullcheck/pullcheck/diagnosis"
 )
 
-// ECRTokener supplies the bot's own ECR credentials for an image's registry.
+// ECRTokener supplies ECR credentials for an image's registry: the bot's own, or a registry
+// role's where one is configured for the image's account.
 type ECRTokener interface {
 	ECRToken(ctx context.Context, img diagnosis.ImageRef) (user, password string, err error)
+}
+
+// permissionError is an ECRToken error that names the permission the token needed (a
+// registry role's sts:AssumeRole or its ecr:GetAuthorizationToken, cloud.PermissionError).
+type permissionError interface {
+	error
+	Permission() string
 }
 
 // SecretCredentials reads the credentials for img's host from a pod's pull secret. Only
@@ -181,8 +190,13 @@ func (e *Enricher) probe(ctx context.Context, img diagnosis.ImageRef, key probeK
 	case "ecr-token":
 		user, pass, err := e.opts.ECR.ECRToken(ctx, img)
 		if err != nil {
+			needs := "ecr:GetAuthorizationToken for the bot's AWS role"
+			var perm permissionError
+			if errors.As(err, &perm) {
+				needs = perm.Permission()
+			}
 			return diagnosis.RegistryProbe{}, &diagnosis.Skip{Check: "registry-probe", Reason: fmt.Sprintf("no ECR token for the bot to read %s's manifest", img.Full),
-				Needs: "ecr:GetAuthorizationToken for the bot's AWS role"}
+				Needs: needs}
 		}
 		creds = &Credentials{Username: user, Password: pass, Source: "ecr-token"}
 	case "pull-secret":

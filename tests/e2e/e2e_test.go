@@ -55,6 +55,9 @@ type scenario struct {
 	calls []string
 	// registryRoles are the bot's registry roles (PULLCHECK_AWS_REGISTRY_ROLES).
 	registryRoles map[string]string
+	// roleCalls are AWS actions the diagnosis must have made with a registry role's
+	// credentials (and never with the bot's own).
+	roleCalls []string
 	// fixed checks the AWS state after the report's aws commands ran (TestAWSCLI).
 	fixed func(t *testing.T, sc *awsfake.Scenario)
 }
@@ -240,6 +243,17 @@ func (o *outcome) check(t *testing.T) {
 	for _, a := range sc.calls {
 		if !slices.Contains(o.actions, a) {
 			t.Errorf("the diagnosis did not call %s (calls: %v)", a, o.actions)
+		}
+	}
+	for _, a := range sc.roleCalls {
+		if !slices.Contains(o.roleActions, a) {
+			t.Errorf("the diagnosis did not call %s through a registry role (role calls: %v)", a, o.roleActions)
+		}
+		for _, c := range o.aws.Calls() {
+			if c.Action() == a && c.Role == "" {
+				t.Errorf("the diagnosis called %s with the bot's own credentials, want the registry role's only", a)
+				break
+			}
 		}
 	}
 	for _, secret := range []string{privatePass, awsfake.ECRPassword, awsfake.SecretAccessKey} {

@@ -246,6 +246,9 @@ func scenarios() []scenario {
 				evidence: []string{"ecr:GetRepositoryPolicy (account " + centralAcct + "): the policy has no statement allowing it for " + nodeRoleARN},
 				fixes:    []string{"aws ecr set-repository-policy --region us-west-2 --registry-id " + centralAcct + " --repository-name platform/base --policy-text file://new.json"}}),
 			calls: []string{"sts:AssumeRole", "ecr:GetRepositoryPolicy", "ecr:DescribeRepositories", "ecr:DescribeImages"},
+			// The probe's token is the role's too, and its manifest read succeeds (a probe
+			// skip would fail the scenario).
+			roleCalls: []string{"ecr:GetAuthorizationToken", "ecr:GetRepositoryPolicy"},
 			fixed: func(t *testing.T, sc *awsfake.Scenario) {
 				for _, r := range sc.Repositories {
 					if r.RegistryID == centralAcct && r.Name == "platform/base" && !strings.Contains(r.Policy, nodeRoleARN) {
@@ -269,14 +272,16 @@ func scenarios() []scenario {
 			},
 		},
 		{
-			// The role is configured but the bot may not assume it: one skip says so.
+			// The role is configured but the bot may not assume it: the AWS reads and the
+			// probe's token each say so.
 			name:          "partial: the registry role cannot be assumed",
 			spec:          pod(container("api", centralImage)),
 			aws:           func(sc *awsfake.Scenario) { centralRegistry(sc); sc.Denied["sts:AssumeRole"] = true },
 			registryRoles: map[string]string{centralAcct: centralRole},
 			kube:          failing(headStatus(centralImage, "403 Forbidden")),
 			want:          one(want{cause: diagnosis.CauseAccessDenied, confidence: diagnosis.Likely}),
-			skips:         map[string]string{"ecr-registry-role": "sts:AssumeRole on " + centralRole},
+			skips: map[string]string{"ecr-registry-role": "sts:AssumeRole on " + centralRole,
+				"registry-probe": "sts:AssumeRole on " + centralRole},
 		},
 		{
 			name: "access-denied: the node role lacks ecr:BatchGetImage",
