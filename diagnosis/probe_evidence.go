@@ -16,7 +16,7 @@ func probeEvidence(f *Facts, c *Container, v *Verdict) {
 	who := "the bot's anonymous request"
 	switch p.Auth {
 	case "ecr-token":
-		who = "the bot's request with its own ECR token"
+		who = "the bot's request with an ECR token of its own (its AWS role, or the registry account's role)"
 	case "pull-secret":
 		who = "the bot's request with the pod's pull secret"
 	}

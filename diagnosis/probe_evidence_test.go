@@ -66,7 +66,7 @@ func TestProbeEvidence(t *testing.T) {
 			name:  "ECR, the bot's token gets MANIFEST_UNKNOWN",
 			facts: notFound(ecrImage, RegistryProbe{Auth: "ecr-token", Status: 404, ErrorCode: "MANIFEST_UNKNOWN", Exists: No}),
 			cause: CauseTagNotFound, conf: Possible,
-			says:    []string{"the bot's request with its own ECR token for " + ecrImage + " answered 404 MANIFEST_UNKNOWN"},
+			says:    []string{"the bot's request with an ECR token of its own (its AWS role, or the registry account's role) for " + ecrImage + " answered 404 MANIFEST_UNKNOWN"},
 			alts:    []Cause{CauseRepositoryNotFound},
 			restart: true,
 		}},
