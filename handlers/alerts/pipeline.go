@@ -689,7 +689,7 @@ func (p *Pipeline) apply(ctx context.Context, a incident.Action, now time.Time) 
 
 // post posts the alert of a fired incident to its channel and records where.
 func (p *Pipeline) post(ctx context.Context, log *slog.Logger, k incident.Key, now time.Time) bool {
-	inc, ok := p.open(k)
+	inc, ok := p.tracker.Get(k)
 	if !ok || inc.Channel == "" {
 		return false
 	}
@@ -765,15 +765,6 @@ func (p *Pipeline) forgetClosed() {
 	maps.DeleteFunc(p.rendered, func(k incident.Key, _ int) bool { return !open[k] })
 	maps.DeleteFunc(p.reports, func(k incident.Key, _ *diagnosis.Report) bool { return !open[k] })
 	maps.DeleteFunc(p.retryAt, func(k incident.Key, _ time.Time) bool { return !open[k] })
-}
-
-func (p *Pipeline) open(k incident.Key) (incident.Incident, bool) {
-	for _, inc := range p.tracker.Snapshot() {
-		if inc.Key == k {
-			return inc, true
-		}
-	}
-	return incident.Incident{}, false
 }
 
 func (p *Pipeline) edit(ctx context.Context, log *slog.Logger, inc incident.Incident, blocks []slack.Block, text string) bool {

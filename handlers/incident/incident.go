@@ -343,6 +343,17 @@ func (t *Tracker) NextDue() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
+// Get returns a copy of the open incident k, and false when it is not open.
+func (t *Tracker) Get(k Key) (Incident, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	inc := t.open[k]
+	if inc == nil {
+		return Incident{}, false
+	}
+	return inc.clone(), true
+}
+
 // SetPosted records where the alert of an open incident was posted. It returns false when the
 // incident is not open (it resolved or was never seen).
 func (t *Tracker) SetPosted(k Key, channel, ts string) bool {

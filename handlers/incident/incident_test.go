@@ -443,4 +443,15 @@ func TestSetPosted(t *testing.T) {
 	if tr.Snapshot()[0].Pods[0] != "web-a" {
 		t.Error("Snapshot shares the tracker's pods slice")
 	}
+	got, ok := tr.Get(k)
+	if !ok || got.MessageTS != "1.2" {
+		t.Errorf("Get(%s) = %+v, %v", k, got, ok)
+	}
+	got.Pods[0] = "changed"
+	if again, _ := tr.Get(k); again.Pods[0] != "web-a" {
+		t.Error("Get shares the tracker's pods slice")
+	}
+	if _, ok := tr.Get(key("Deployment", "other", tagNotFound)); ok {
+		t.Error("Get found an incident that is not open")
+	}
 }
