@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/pullcheck/pullcheck/tests/kubetest"
@@ -41,28 +38,9 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
-	if err := createNode(context.Background()); err != nil {
+	if err := cluster.EnsureNode(context.Background(), kubetest.EKSNode(node)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
-}
-
-// createNode registers the EKS worker node the pods run on, as its kubelet would.
-func createNode(ctx context.Context) error {
-	n := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{
-			"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
-			"topology.kubernetes.io/region": "us-west-2", "topology.kubernetes.io/zone": "us-west-2a",
-			"node.kubernetes.io/instance-type": "m6i.large", "eks.amazonaws.com/nodegroup": "ng-general",
-		}},
-		Spec: corev1.NodeSpec{ProviderID: "aws:///us-west-2a/i-0abc1234def567890"},
-		Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{Architecture: "amd64", OperatingSystem: "linux",
-			ContainerRuntimeVersion: "containerd://1.7.27", KubeletVersion: "v1.33.5-eks-1a2b3c"}},
-	}
-	_, err := cluster.CreateNode(ctx, n)
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }

@@ -69,6 +69,16 @@ func TestKubeletWriters(t *testing.T) {
 	if node.Status.NodeInfo.KubeletVersion != "v1.33.1" || len(node.Status.Conditions) != 2 {
 		t.Errorf("node status = %+v, want the node info and default conditions", node.Status)
 	}
+	// EnsureNode registers a node once; again is no error.
+	for range 2 {
+		if err := c.EnsureNode(ctx, kubetest.EKSNode("ip-10-0-12-34.us-west-2.compute.internal")); err != nil {
+			t.Fatalf("EnsureNode: %v", err)
+		}
+	}
+	if eks, err := c.Client.CoreV1().Nodes().Get(ctx, "ip-10-0-12-34.us-west-2.compute.internal", metav1.GetOptions{}); err != nil ||
+		eks.Labels["eks.amazonaws.com/nodegroup"] != "ng-general" || eks.Status.NodeInfo.ContainerRuntimeVersion != "containerd://1.7.27" {
+		t.Errorf("EKS node = %+v, %v", eks, err)
+	}
 
 	_, rs, err := c.CreateDeployment(ctx, "payments", "api", corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "nginx"}}})
 	if err != nil {
